@@ -1,0 +1,17 @@
+/*
+ * evfut.h: futures, wakers, an executor and a reactor for C, on libevent.
+ *
+ * Include this header for the whole API, or one evfut/<module>.h for a part.
+ */
+#ifndef EVFUT_H
+#define EVFUT_H
+
+#include "evfut/version.h"
+#include "evfut/common.h"
+#include "evfut/alloc.h"
+#include "evfut/waker.h"
+#include "evfut/future.h"
+#include "evfut/task.h"
+#include "evfut/runtime.h"
+
+#endif /* EVFUT_H */

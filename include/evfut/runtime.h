@@ -1,0 +1,122 @@
+/*
+ * evfut/runtime.h: the runtime, a single-threaded executor on a libevent
+ * event_base.
+ *
+ * The executor drains a FIFO ready queue of tasks, at most a budget of
+ * polls at a time, and between two drains runs one libevent iteration:
+ * non-blocking when work is ready, blocking otherwise. Wakes from other
+ * threads go through a remote queue and one eventfd (a pipe where there is
+ * none). Nothing is global: two runtimes on two threads share no state.
+ */
+#ifndef EVFUT_RUNTIME_H
+#define EVFUT_RUNTIME_H
+
+#include <stdint.h>
+
+#include "common.h"
+#include "future.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct event_base;
+struct evfut_runtime;
+
+/** Polls per drain of the ready queue when the options say 0. */
+#define EVFUT_DEFAULT_BUDGET 128
+
+/** Options for evfut_runtime_create(); all-zero means the defaults. */
+struct evfut_runtime_options {
+	/* public */
+	/** Polls per drain before libevent runs once; 0 for the default. */
+	unsigned budget;
+};
+
+/** Counters kept by every runtime; always on, read with evfut_runtime_stats().
+ */
+struct evfut_stats {
+	uint64_t tasks_spawned; /**< Tasks spawned, block_on roots included. */
+	uint64_t tasks_completed; /**< Tasks whose future returned ready. */
+	uint64_t tasks_cancelled; /**< Tasks dropped before completing. */
+	uint64_t tasks_live;      /**< Tasks spawned and not finished. */
+	uint64_t polls;           /**< Polls of task futures. */
+	uint64_t wakes_local;    /**< Tasks queued from the runtime's thread. */
+	uint64_t wakes_remote;   /**< Tasks queued from other threads. */
+	uint64_t remote_signals; /**< Writes to the wake-up eventfd. */
+	uint64_t loop_iterations; /**< libevent loop iterations run. */
+	uint64_t lost_wakeups;    /**< Reports of the lost-wakeup detector. */
+};
+
+/**
+ * Creates a runtime with its own event_base (epoll on Linux, kqueue on the
+ * BSDs and macOS, as libevent chooses) and its wake-up eventfd.
+ *
+ * @param out receives the runtime, owned by the caller until
+ * evfut_runtime_destroy(); untouched on failure.
+ * @param options borrowed; NULL for the defaults.
+ * @return 0; -EINVAL if @p out is NULL; -ENOMEM if memory or the event_base
+ * could not be had; -EMFILE or -ENFILE if no file descriptor was left. Any
+ * thread.
+ */
+EVFUT_API int evfut_runtime_create(struct evfut_runtime **out,
+                                   const struct evfut_runtime_options *options);
+
+/**
+ * Destroys @p rt: every task still alive is cancelled (its future dropped),
+ * then the event_base and the eventfd are released. Wakers that outlive the
+ * runtime stay safe to wake and drop, from any thread; the memory they refer
+ * to is freed with the last of them. NULL is allowed.
+ *
+ * Not while the runtime is running: call it from the thread that ran it,
+ * outside evfut_runtime_run() and evfut_runtime_block_on().
+ */
+EVFUT_API void evfut_runtime_destroy(struct evfut_runtime *rt);
+
+/**
+ * Runs @p rt until no task is left.
+ *
+ * @return 0; -EINVAL if @p rt is NULL; -EDEADLK if called while @p rt is
+ * already running on this thread (from a task or a libevent callback of the
+ * same base); -EIO if libevent's loop failed. The thread that runs the
+ * runtime is its thread until the call returns.
+ */
+EVFUT_API int evfut_runtime_run(struct evfut_runtime *rt);
+
+/**
+ * Runs @p rt until @p future completes; other tasks make progress meanwhile
+ * and may still be alive on return.
+ *
+ * @p future is borrowed: it is polled as the root task of this call, not
+ * dropped, and on return holds its result in its own fields.
+ *
+ * @return 0 when the future completed; -EINVAL if @p rt or @p future is NULL
+ * or the future has no poll function; -ENOMEM if the root task could not be
+ * allocated (the future was not polled); -EDEADLK if called while @p rt is
+ * already running (block_on from inside a task or callback of the same
+ * runtime); -EIO if libevent's loop failed.
+ */
+EVFUT_API int evfut_runtime_block_on(struct evfut_runtime *rt,
+                                     struct evfut_future *future);
+
+/**
+ * The event_base under @p rt, borrowed for as long as the runtime lives:
+ * add events to it to have libevent callbacks run between drains.
+ *
+ * @return the base, or NULL if @p rt is NULL.
+ */
+EVFUT_API struct event_base *evfut_runtime_event_base(struct evfut_runtime *rt);
+
+/**
+ * Copies the counters of @p rt into @p out.
+ *
+ * @return 0; -EINVAL if an argument is NULL. The runtime's thread.
+ */
+EVFUT_API int evfut_runtime_stats(struct evfut_runtime *rt,
+                                  struct evfut_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVFUT_RUNTIME_H */

@@ -1,0 +1,126 @@
+/*
+ * The executor: drain the ready queue with a budget, then run libevent
+ * once, non-blocking if work is ready and blocking otherwise.
+ */
+#include <errno.h>
+
+#include <event2/event.h>
+
+#include "runtime.h"
+
+_Thread_local struct evfut_runtime *evfut__current;
+
+/* Polls at most a budget of ready tasks, so that I/O is never starved. */
+static void
+drain(struct evfut_runtime *rt)
+{
+	struct evfut_task *task;
+	unsigned n;
+
+	if (evfut__remote_pending(&rt->remote))
+		evfut__remote_take(&rt->remote, &rt->ready);
+	for (n = 0; n < rt->budget; n++) {
+		task = evfut__queue_pop(&rt->ready);
+		if (task == NULL)
+			break;
+		evfut__task_poll(rt, task);
+	}
+}
+
+static int
+loop_once(struct evfut_runtime *rt)
+{
+	int flags = EVLOOP_ONCE;
+
+	if (!evfut__queue_empty(&rt->ready) ||
+	    evfut__remote_pending(&rt->remote))
+		flags |= EVLOOP_NONBLOCK;
+	rt->stats.loop_iterations++;
+	return event_base_loop(rt->base, flags) < 0 ? -EIO : 0;
+}
+
+static int
+enter(struct evfut_runtime *rt, struct evfut_runtime **outer)
+{
+	if (rt->running)
+		return -EDEADLK;
+	rt->running = true;
+	*outer = evfut__current;
+	evfut__current = rt;
+	return 0;
+}
+
+static void
+leave(struct evfut_runtime *rt, struct evfut_runtime *outer)
+{
+	rt->running = false;
+	evfut__current = outer;
+}
+
+int
+evfut_runtime_run(struct evfut_runtime *rt)
+{
+	struct evfut_runtime *outer;
+	int rc;
+
+	if (rt == NULL)
+		return -EINVAL;
+	rc = enter(rt, &outer);
+	if (rc < 0)
+		return rc;
+	for (;;) {
+		drain(rt);
+		if (rt->live == NULL)
+			break;
+		rc = loop_once(rt);
+		if (rc < 0)
+			break;
+	}
+	leave(rt, outer);
+	return rc;
+}
+
+static bool
+complete(struct evfut_task *task)
+{
+	return __atomic_load_n(&task->state, __ATOMIC_ACQUIRE) &
+	       EVFUT__TASK_COMPLETE;
+}
+
+/* Runs the loop until @root completes or libevent fails. */
+static int
+drive(struct evfut_runtime *rt, struct evfut_task *root)
+{
+	int rc = 0;
+
+	while (rc == 0) {
+		drain(rt);
+		if (complete(root))
+			break;
+		rc = loop_once(rt);
+	}
+	return rc;
+}
+
+int
+evfut_runtime_block_on(struct evfut_runtime *rt, struct evfut_future *future)
+{
+	struct evfut_runtime *outer;
+	struct evfut_task *root;
+	int rc;
+
+	if (rt == NULL || future == NULL || future->poll == NULL)
+		return -EINVAL;
+	rc = enter(rt, &outer);
+	if (rc < 0)
+		return rc;
+	rc = evfut__task_root(rt, future, &root);
+	if (rc == 0) {
+		rc = drive(rt, root);
+		if (!complete(root))
+			evfut__task_cancel(rt, root);
+		evfut__task_unref(root);
+	}
+	leave(rt, outer);
+	return rc;
+}

@@ -1,0 +1,132 @@
+/*
+ * Creating and destroying a runtime, and reading its counters.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "alloc.h"
+#include "runtime.h"
+
+/* The wake-up descriptor is readable: some thread pushed remote work. */
+static void
+on_wakeup(evutil_socket_t fd, short what, void *arg)
+{
+	struct evfut_runtime *rt = arg;
+
+	(void)fd;
+	(void)what;
+	evfut__wakeup_consume(&rt->remote.wakeup);
+	evfut__remote_take(&rt->remote, &rt->ready);
+}
+
+static struct event_base *
+new_base(void)
+{
+	struct event_config *config = event_config_new();
+	struct event_base *base;
+
+	if (config == NULL)
+		return NULL;
+	/* evfut's wakeups come from its own fd; libevent needs no lock. */
+	event_config_set_flag(config, EVENT_BASE_FLAG_NOLOCK);
+	base = event_base_new_with_config(config);
+	event_config_free(config);
+	return base;
+}
+
+int
+evfut_runtime_create(struct evfut_runtime **out,
+                     const struct evfut_runtime_options *options)
+{
+	struct evfut_runtime *rt;
+	int rc;
+
+	if (out == NULL)
+		return -EINVAL;
+	rt = evfut__calloc(1, sizeof(*rt));
+	if (rt == NULL)
+		return -ENOMEM;
+	rt->budget = options != NULL && options->budget != 0
+	                     ? options->budget
+	                     : EVFUT_DEFAULT_BUDGET;
+	rc = evfut__remote_init(&rt->remote);
+	if (rc < 0)
+		goto fail_remote;
+	rc = -ENOMEM;
+	rt->base = new_base();
+	if (rt->base == NULL)
+		goto fail_base;
+	rt->wakeup_event = event_new(rt->base, rt->remote.wakeup.read_fd,
+	                             EV_READ | EV_PERSIST, on_wakeup, rt);
+	if (rt->wakeup_event == NULL)
+		goto fail_event;
+	if (event_add(rt->wakeup_event, NULL) < 0)
+		goto fail_add;
+	*out = rt;
+	return 0;
+
+fail_add:
+	event_free(rt->wakeup_event);
+fail_event:
+	event_base_free(rt->base);
+fail_base:
+	pthread_mutex_destroy(&rt->remote.lock);
+	evfut__wakeup_close(&rt->remote.wakeup);
+fail_remote:
+	evfut__free(rt);
+	return rc;
+}
+
+void
+evfut__runtime_free(struct evfut_runtime *rt)
+{
+	pthread_mutex_destroy(&rt->remote.lock);
+	evfut__free(rt);
+}
+
+void
+evfut_runtime_destroy(struct evfut_runtime *rt)
+{
+	struct evfut_runtime *outer = evfut__current;
+	bool last;
+
+	if (rt == NULL)
+		return;
+	/* Releases during the cancellation below are on this thread. */
+	evfut__current = rt;
+	while (rt->live != NULL)
+		evfut__task_cancel(rt, rt->live);
+	evfut__current = outer;
+	event_free(rt->wakeup_event);
+	event_base_free(rt->base);
+	pthread_mutex_lock(&rt->remote.lock);
+	rt->remote.closed = true;
+	evfut__wakeup_close(&rt->remote.wakeup);
+	last = rt->allocated == rt->freed_local + rt->remote.freed;
+	pthread_mutex_unlock(&rt->remote.lock);
+	if (last)
+		evfut__runtime_free(rt);
+}
+
+struct event_base *
+evfut_runtime_event_base(struct evfut_runtime *rt)
+{
+	return rt != NULL ? rt->base : NULL;
+}
+
+int
+evfut_runtime_stats(struct evfut_runtime *rt, struct evfut_stats *out)
+{
+	if (rt == NULL || out == NULL)
+		return -EINVAL;
+	*out = rt->stats;
+	pthread_mutex_lock(&rt->remote.lock);
+	out->wakes_remote = rt->remote.pushes;
+	out->remote_signals = rt->remote.signals;
+	pthread_mutex_unlock(&rt->remote.lock);
+	out->tasks_live = out->tasks_spawned - out->tasks_completed -
+	                  out->tasks_cancelled;
+	return 0;
+}

@@ -1,0 +1,52 @@
+/*
+ * Private: the runtime's state, shared by the task, executor and runtime
+ * files.
+ */
+#ifndef EVFUT_RUNTIME_RUNTIME_H
+#define EVFUT_RUNTIME_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "evfut/runtime.h"
+#include "evfut/task.h"
+
+#include "queue.h"
+#include "remote.h"
+
+struct event;
+struct event_base;
+
+/* Task state bits. Idle is 0; scheduled is NOTIFIED alone. */
+#define EVFUT__TASK_RUNNING  1u
+#define EVFUT__TASK_NOTIFIED 2u
+#define EVFUT__TASK_COMPLETE 4u
+
+/* Task flags. */
+#define EVFUT__TASK_OWNS_FUTURE 1u /* drop the future when finished */
+
+struct evfut_runtime {
+	struct event_base *base;
+	struct event *wakeup_event; /* the remote queue's signal */
+	unsigned budget;
+	bool running;
+	struct evfut__queue ready; /* local FIFO, the runtime's thread only */
+	struct evfut__remote remote;
+	struct evfut_task *live; /* tasks not finished, for shutdown */
+	uint64_t allocated;      /* tasks not yet released, with ... */
+	uint64_t freed_local;    /* ... those released on its thread */
+	uint32_t next_id;
+	struct evfut_stats stats; /* wakes_remote lives in remote */
+};
+
+/* The runtime running on this thread, if any: wakes from it go local. */
+extern _Thread_local struct evfut_runtime *evfut__current;
+
+void evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task);
+void evfut__task_cancel(struct evfut_runtime *rt, struct evfut_task *task);
+void evfut__task_unref(struct evfut_task *task);
+int evfut__task_root(struct evfut_runtime *rt, struct evfut_future *future,
+                     struct evfut_task **out);
+void evfut__runtime_free(struct evfut_runtime *rt);
+
+#endif

@@ -1,0 +1,292 @@
+/*
+ * Tasks: spawning, the task waker, and the state machine that rules out
+ * lost wakeups and double scheduling.
+ *
+ * Every wake is one atomic fetch_or of NOTIFIED. Whoever turns an idle task
+ * (state 0) into a notified one queues it; a wake that finds the task
+ * notified, running or complete has nothing more to do, since the executor
+ * looks at NOTIFIED again when the running poll ends. The read-modify-write
+ * on both sides is what makes a waker's writes visible to the next poll.
+ */
+#include <errno.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "runtime.h"
+
+static void task_wake_by_ref(const void *data);
+static void task_wake(const void *data);
+static void task_drop(const void *data);
+static struct evfut_waker task_clone(const void *data);
+
+/* One vtable for every task waker, so that will_wake compares correctly. */
+static const struct evfut_waker_vtable task_vtable = {
+        task_clone,
+        task_wake,
+        task_wake_by_ref,
+        task_drop,
+};
+
+/* Where the future copy starts inside an allocated task. */
+#define TASK_FUTURE_OFFSET                                                     \
+	((sizeof(struct evfut_task) + alignof(max_align_t) - 1) /              \
+	 alignof(max_align_t) * alignof(max_align_t))
+
+static struct evfut_waker
+task_clone(const void *data)
+{
+	struct evfut_task *task = (struct evfut_task *)data;
+	struct evfut_waker waker = {data, &task_vtable};
+
+	__atomic_fetch_add(&task->refs, 1, __ATOMIC_RELAXED);
+	return waker;
+}
+
+static void
+schedule(struct evfut_task *task)
+{
+	struct evfut_runtime *rt = task->runtime;
+
+	if (evfut__current == rt) {
+		evfut__queue_push(&rt->ready, task);
+		rt->stats.wakes_local++;
+	} else {
+		evfut__remote_push(&rt->remote, task);
+	}
+}
+
+static void
+task_wake_by_ref(const void *data)
+{
+	struct evfut_task *task = (struct evfut_task *)data;
+	unsigned old = __atomic_fetch_or(&task->state, EVFUT__TASK_NOTIFIED,
+	                                 __ATOMIC_ACQ_REL);
+
+	if (old == 0)
+		schedule(task);
+}
+
+static void
+task_wake(const void *data)
+{
+	task_wake_by_ref(data);
+	task_drop(data);
+}
+
+/*
+ * Frees the task's memory. The runtime outlives every task it allocated:
+ * a release off the runtime's thread is counted under the remote lock, and
+ * whichever of evfut_runtime_destroy() and the last release comes second
+ * frees the runtime.
+ */
+static void
+task_release(struct evfut_task *task)
+{
+	struct evfut_runtime *rt = task->runtime;
+	bool last;
+
+	task->release(task);
+	if (evfut__current == rt) {
+		rt->freed_local++;
+		return;
+	}
+	pthread_mutex_lock(&rt->remote.lock);
+	rt->remote.freed++;
+	last = rt->remote.closed &&
+	       rt->allocated == rt->freed_local + rt->remote.freed;
+	pthread_mutex_unlock(&rt->remote.lock);
+	if (last)
+		evfut__runtime_free(rt);
+}
+
+static void
+task_drop(const void *data)
+{
+	evfut__task_unref((struct evfut_task *)data);
+}
+
+void
+evfut__task_unref(struct evfut_task *task)
+{
+	if (__atomic_fetch_sub(&task->refs, 1, __ATOMIC_ACQ_REL) == 1)
+		task_release(task);
+}
+
+static void
+live_link(struct evfut_runtime *rt, struct evfut_task *task)
+{
+	task->live_prev = NULL;
+	task->live_next = rt->live;
+	if (rt->live != NULL)
+		rt->live->live_prev = task;
+	rt->live = task;
+}
+
+static void
+live_unlink(struct evfut_runtime *rt, struct evfut_task *task)
+{
+	if (task->live_prev != NULL)
+		task->live_prev->live_next = task->live_next;
+	else
+		rt->live = task->live_next;
+	if (task->live_next != NULL)
+		task->live_next->live_prev = task->live_prev;
+}
+
+/* Makes @task live on @rt and queues its first poll. */
+static void
+task_launch(struct evfut_runtime *rt, struct evfut_task *task,
+            struct evfut_future *future, evfut_task_release_fn release,
+            const char *where)
+{
+	task->state = EVFUT__TASK_NOTIFIED;
+	task->refs = 1; /* the runtime's, until the task finishes */
+	task->holders = 1;
+	task->runtime = rt;
+	task->future = future;
+	task->release = release;
+	task->where = where;
+	task->id = ++rt->next_id;
+	task->polls = 0;
+	live_link(rt, task);
+	rt->allocated++;
+	rt->stats.tasks_spawned++;
+	evfut__queue_push(&rt->ready, task);
+}
+
+static void
+free_task(struct evfut_task *task)
+{
+	evfut__free(task);
+}
+
+int
+evfut_task_spawn_at(struct evfut_runtime *rt, const struct evfut_future *future,
+                    size_t size, const char *where)
+{
+	struct evfut_task *task;
+	struct evfut_future *copy;
+
+	if (rt == NULL || future == NULL || future->poll == NULL ||
+	    size < sizeof(*future) || size > SIZE_MAX - TASK_FUTURE_OFFSET)
+		return -EINVAL;
+	task = evfut__malloc(TASK_FUTURE_OFFSET + size);
+	if (task == NULL)
+		return -ENOMEM;
+	copy = (struct evfut_future *)((char *)task + TASK_FUTURE_OFFSET);
+	memcpy(copy, future, size);
+	task->flags = EVFUT__TASK_OWNS_FUTURE;
+	task_launch(rt, task, copy, free_task, where);
+	return 0;
+}
+
+int
+evfut_task_start_at(struct evfut_runtime *rt, struct evfut_task *task,
+                    struct evfut_future *future, evfut_task_release_fn release,
+                    const char *where)
+{
+	if (rt == NULL || task == NULL || future == NULL ||
+	    future->poll == NULL || release == NULL)
+		return -EINVAL;
+	task->flags = EVFUT__TASK_OWNS_FUTURE;
+	task_launch(rt, task, future, release, where);
+	return 0;
+}
+
+int
+evfut__task_root(struct evfut_runtime *rt, struct evfut_future *future,
+                 struct evfut_task **out)
+{
+	struct evfut_task *task = evfut__malloc(sizeof(*task));
+
+	if (task == NULL)
+		return -ENOMEM;
+	task->flags = 0; /* the caller of block_on keeps its future */
+	task_launch(rt, task, future, free_task, "block_on");
+	/* block_on holds a reference of its own to see the completion. */
+	task->refs = 2;
+	task->holders = 2;
+	*out = task;
+	return 0;
+}
+
+/* Called with the runtime's thread as the only poller of @task. */
+static void
+task_finish(struct evfut_runtime *rt, struct evfut_task *task)
+{
+	live_unlink(rt, task);
+	if (task->flags & EVFUT__TASK_OWNS_FUTURE)
+		evfut_future_drop(task->future);
+	evfut__task_unref(task);
+}
+
+#ifdef EVFUT_DEBUG_WAKERS
+/*
+ * A task that returned Pending while no waker of it is alive anywhere and
+ * no wake is pending can never be polled again. The reference count is
+ * read before the state: a thread that woke and then dropped its waker set
+ * NOTIFIED before its drop, so seeing the drop means seeing the wake.
+ */
+static void
+check_lost_wakeup(struct evfut_runtime *rt, struct evfut_task *task)
+{
+	unsigned refs = __atomic_load_n(&task->refs, __ATOMIC_ACQUIRE);
+	unsigned state = __atomic_load_n(&task->state, __ATOMIC_ACQUIRE);
+
+	if (refs > task->holders || (state & EVFUT__TASK_NOTIFIED))
+		return;
+	rt->stats.lost_wakeups++;
+	fprintf(stderr,
+	        "evfut: lost wakeup: task %u (spawned at %s) returned Pending "
+	        "on poll %u but kept no waker; it can never be woken\n",
+	        (unsigned)task->id, task->where, (unsigned)task->polls);
+}
+#else
+static void
+check_lost_wakeup(struct evfut_runtime *rt, struct evfut_task *task)
+{
+	(void)rt;
+	(void)task;
+}
+#endif
+
+void
+evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task)
+{
+	struct evfut_waker waker = {task, &task_vtable};
+	struct evfut_context cx = {&waker, rt};
+	unsigned expected = EVFUT__TASK_RUNNING;
+
+	/* An exchange, not a store: it reads the wakers' fetch_or. */
+	__atomic_exchange_n(&task->state, EVFUT__TASK_RUNNING,
+	                    __ATOMIC_ACQ_REL);
+	rt->stats.polls++;
+	task->polls++;
+	if (task->future->poll(task->future, &cx) == EVFUT_READY) {
+		__atomic_store_n(&task->state, EVFUT__TASK_COMPLETE,
+		                 __ATOMIC_RELEASE);
+		rt->stats.tasks_completed++;
+		task_finish(rt, task);
+		return;
+	}
+	if (__atomic_compare_exchange_n(&task->state, &expected, 0, false,
+	                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		check_lost_wakeup(rt, task);
+		return;
+	}
+	/* Woken while running: poll once more, after the tasks queued now. */
+	__atomic_store_n(&task->state, EVFUT__TASK_NOTIFIED, __ATOMIC_RELEASE);
+	evfut__queue_push(&rt->ready, task);
+	rt->stats.wakes_local++;
+}
+
+void
+evfut__task_cancel(struct evfut_runtime *rt, struct evfut_task *task)
+{
+	__atomic_store_n(&task->state, EVFUT__TASK_COMPLETE, __ATOMIC_RELEASE);
+	rt->stats.tasks_cancelled++;
+	task_finish(rt, task);
+}
