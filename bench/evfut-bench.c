@@ -5,14 +5,20 @@
  *   evfut-bench                  every workload
  *   evfut-bench spawn [N]        N tasks, each ready on its first poll
  *   evfut-bench pingpong [N]     N round trips between two tasks
+ *   evfut-bench timers_fire [N]  N tasks sleep until [1, 1000] ms
+ *   evfut-bench timers_light [N] the same with fewer tasks: precision
+ *   evfut-bench timers_cancel [N] arm one, cancel the oldest of 10,000
+ *   evfut-bench idle_memory [N]  bytes per task sleeping 60 s
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <evfut.h>
@@ -161,6 +167,289 @@ bench_pingpong(uint64_t n)
 	return 0;
 }
 
+/* The random numbers of WORKLOADS.md: xorshift64 seeded with 42. */
+static uint64_t
+xorshift64(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static double
+cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static long
+maxrss_kb(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+/* timers_fire and timers_light: each task sleeps once, then records how
+ * late it was woken (its poll's clock reading minus its deadline). */
+
+struct sleeper {
+	struct evfut_future base;
+	struct evfut_sleep sleep;
+	int64_t *lateness;
+};
+
+static enum evfut_poll
+sleeper_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	struct sleeper *s = evfut_container_of(self, struct sleeper, base);
+
+	if (evfut_future_poll(&s->sleep.base, cx) == EVFUT_PENDING)
+		return EVFUT_PENDING;
+	*s->lateness = (int64_t)now_ns() - (int64_t)evfut_sleep_deadline(&s->sleep);
+	if (s->sleep.result < 0)
+		*s->lateness = INT64_MIN;
+	return EVFUT_READY;
+}
+
+static void
+sleeper_drop(struct evfut_future *self)
+{
+	struct sleeper *s = evfut_container_of(self, struct sleeper, base);
+
+	evfut_future_drop(&s->sleep.base);
+}
+
+static int
+spawn_sleepers(struct evfut_runtime *rt, uint64_t n, int64_t *lateness,
+               evfut_nsec start, uint64_t min_ms, uint64_t range_ms)
+{
+	struct sleeper s = {
+	        .base = EVFUT_FUTURE_INIT(sleeper_poll, sleeper_drop)};
+	uint64_t x = 42;
+	uint64_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		uint64_t ms = min_ms + xorshift64(&x) % range_ms;
+
+		evfut_sleep_until_init(&s.sleep, start + ms * EVFUT_MSEC);
+		s.lateness = &lateness[i];
+		rc = evfut_task_spawn(rt, &s.base, sizeof s);
+	}
+	return rc;
+}
+
+static int
+compare_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a;
+	int64_t y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double
+percentile_us(const int64_t *sorted, uint64_t n, double p)
+{
+	uint64_t i = (uint64_t)(p * (double)(n - 1) + 0.5);
+
+	return (double)sorted[i] / 1e3;
+}
+
+static int
+bench_timers(const char *name, uint64_t n, bool with_cost)
+{
+	struct evfut_runtime *rt;
+	int64_t *lateness = calloc(n, sizeof(*lateness));
+	double cpu;
+	int rc;
+
+	if (lateness == NULL)
+		return fail(name, -ENOMEM);
+	rc = evfut_runtime_create(&rt, NULL);
+	if (rc < 0) {
+		free(lateness);
+		return fail("runtime", rc);
+	}
+	cpu = cpu_seconds();
+	rc = spawn_sleepers(rt, n, lateness, evfut_runtime_now(rt), 1, 1000);
+	if (rc == 0)
+		rc = evfut_runtime_run(rt);
+	cpu = cpu_seconds() - cpu;
+	evfut_runtime_destroy(rt);
+	if (rc < 0) {
+		free(lateness);
+		return fail(name, rc);
+	}
+	qsort(lateness, n, sizeof(*lateness), compare_i64);
+	if (lateness[0] < 0) {
+		rc = lateness[0] == INT64_MIN ? -ENOMEM : -EPROTO;
+		free(lateness);
+		return fail(name, rc);
+	}
+	printf("{\"workload\":\"%s\",\"n\":%llu", name, (unsigned long long)n);
+	if (with_cost)
+		printf(",\"cpu_s\":%.3f,\"maxrss_kb\":%ld", cpu, maxrss_kb());
+	printf(",\"late_p50_us\":%.1f,\"late_p99_us\":%.1f,"
+	       "\"late_max_us\":%.1f}\n",
+	       percentile_us(lateness, n, 0.50),
+	       percentile_us(lateness, n, 0.99),
+	       percentile_us(lateness, n, 1.0));
+	free(lateness);
+	return 0;
+}
+
+static int
+bench_timers_fire(uint64_t n)
+{
+	return bench_timers("timers_fire", n, true);
+}
+
+static int
+bench_timers_light(uint64_t n)
+{
+	return bench_timers("timers_light", n, false);
+}
+
+/* timers_cancel: a task keeps a window of W timers 10 s ahead; each step
+ * arms a new one and cancels the oldest, as a per-request timeout that
+ * never fires does. */
+
+#define CANCEL_WINDOW 10000
+
+struct canceller {
+	struct evfut_future base;
+	uint64_t n;
+	double elapsed;
+	int rc;
+};
+
+static enum evfut_poll
+canceller_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	struct canceller *c = evfut_container_of(self, struct canceller, base);
+	struct evfut_sleep *window = calloc(CANCEL_WINDOW, sizeof(*window));
+	double start;
+	uint64_t i;
+
+	if (window == NULL) {
+		c->rc = -ENOMEM;
+		return EVFUT_READY;
+	}
+	for (i = 0; i < CANCEL_WINDOW; i++) {
+		evfut_sleep_init(&window[i], 10 * EVFUT_SEC);
+		evfut_future_poll(&window[i].base, cx);
+	}
+	start = now_ns();
+	for (i = 0; i < c->n; i++) {
+		struct evfut_sleep *slot = &window[i % CANCEL_WINDOW];
+
+		evfut_future_drop(&slot->base);
+		evfut_sleep_init(slot, 10 * EVFUT_SEC);
+		evfut_future_poll(&slot->base, cx);
+	}
+	c->elapsed = now_ns() - start;
+	for (i = 0; i < CANCEL_WINDOW; i++) {
+		if (window[i].result < 0)
+			c->rc = window[i].result;
+		evfut_future_drop(&window[i].base);
+	}
+	free(window);
+	return EVFUT_READY;
+}
+
+static int
+bench_timers_cancel(uint64_t n)
+{
+	struct canceller c = {.base = EVFUT_FUTURE_INIT(canceller_poll, NULL),
+	                      .n = n};
+	struct evfut_runtime *rt;
+	int rc;
+
+	rc = evfut_runtime_create(&rt, NULL);
+	if (rc < 0)
+		return fail("runtime", rc);
+	rc = evfut_runtime_block_on(rt, &c.base);
+	evfut_runtime_destroy(rt);
+	if (rc == 0)
+		rc = c.rc;
+	if (rc < 0)
+		return fail("timers_cancel", rc);
+	printf("{\"workload\":\"timers_cancel\",\"n\":%llu,\"ns_per_op\":%.1f}"
+	       "\n",
+	       (unsigned long long)n, c.elapsed / (double)n);
+	return 0;
+}
+
+/* idle_memory: N tasks parked on a 60 s sleep. */
+
+struct yield_once {
+	struct evfut_future base;
+	int yielded;
+};
+
+/* Ready on its second poll, which FIFO order puts after every task that
+ * was queued before its first. */
+static enum evfut_poll
+yield_once_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	struct yield_once *y =
+	        evfut_container_of(self, struct yield_once, base);
+
+	if (y->yielded)
+		return EVFUT_READY;
+	y->yielded = 1;
+	evfut_waker_wake_by_ref(cx->waker);
+	return EVFUT_PENDING;
+}
+
+static int
+bench_idle_memory(uint64_t n)
+{
+	struct sleeper s = {
+	        .base = EVFUT_FUTURE_INIT(sleeper_poll, sleeper_drop)};
+	struct yield_once parked = {
+	        .base = EVFUT_FUTURE_INIT(yield_once_poll, NULL)};
+	struct evfut_runtime *rt;
+	struct evfut_stats stats;
+	int64_t unused;
+	long before;
+	long after;
+	uint64_t i;
+	int rc;
+
+	rc = evfut_runtime_create(&rt, NULL);
+	if (rc < 0)
+		return fail("runtime", rc);
+	before = maxrss_kb();
+	s.lateness = &unused;
+	for (i = 0; i < n && rc == 0; i++) {
+		evfut_sleep_init(&s.sleep, 60 * EVFUT_SEC);
+		rc = evfut_task_spawn(rt, &s.base, sizeof s);
+	}
+	if (rc == 0)
+		rc = evfut_runtime_block_on(rt, &parked.base);
+	after = maxrss_kb();
+	evfut_runtime_stats(rt, &stats);
+	evfut_runtime_destroy(rt);
+	if (rc < 0)
+		return fail("idle_memory", rc);
+	if (stats.tasks_live != n)
+		return fail("idle_memory: tasks did not park", -EPROTO);
+	printf("{\"workload\":\"idle_memory\",\"n\":%llu,"
+	       "\"bytes_per_task\":%.1f}\n",
+	       (unsigned long long)n,
+	       (double)(after - before) * 1024.0 / (double)n);
+	return 0;
+}
+
 struct workload {
 	const char *name;
 	int (*run)(uint64_t n);
@@ -170,6 +459,10 @@ struct workload {
 static const struct workload workloads[] = {
         {"spawn", bench_spawn, 1000000},
         {"pingpong", bench_pingpong, 10000000},
+        {"timers_fire", bench_timers_fire, 1000000},
+        {"timers_light", bench_timers_light, 10000},
+        {"timers_cancel", bench_timers_cancel, 1000000},
+        {"idle_memory", bench_idle_memory, 1000000},
 };
 
 #define N_WORKLOADS (sizeof workloads / sizeof workloads[0])

@@ -13,5 +13,6 @@
 #include "evfut/future.h"
 #include "evfut/task.h"
 #include "evfut/runtime.h"
+#include "evfut/timer.h"
 
 #endif /* EVFUT_H */

@@ -27,13 +27,44 @@ drain(struct evfut_runtime *rt)
 	}
 }
 
+static bool
+work_ready(struct evfut_runtime *rt)
+{
+	return !evfut__queue_empty(&rt->ready) ||
+	       evfut__remote_pending(&rt->remote);
+}
+
+/*
+ * On the virtual clock, time stands still while anything can run: the
+ * loop first polls I/O without blocking, and only when that made nothing
+ * ready does the clock jump to the next deadline.
+ */
+static bool
+advance_virtual_clock(struct evfut_runtime *rt)
+{
+	uint64_t next;
+
+	if (!rt->timers.virtual_clock || work_ready(rt))
+		return false;
+	rt->stats.loop_iterations++;
+	if (event_base_loop(rt->base, EVLOOP_ONCE | EVLOOP_NONBLOCK) < 0 ||
+	    work_ready(rt))
+		return true;
+	next = evfut__timers_next(&rt->timers);
+	if (next == UINT64_MAX)
+		return false;
+	evfut__timers_fire(&rt->timers, next);
+	return true;
+}
+
 static int
 loop_once(struct evfut_runtime *rt)
 {
 	int flags = EVLOOP_ONCE;
 
-	if (!evfut__queue_empty(&rt->ready) ||
-	    evfut__remote_pending(&rt->remote))
+	if (advance_virtual_clock(rt))
+		return 0;
+	if (work_ready(rt))
 		flags |= EVLOOP_NONBLOCK;
 	rt->stats.loop_iterations++;
 	return event_base_loop(rt->base, flags) < 0 ? -EIO : 0;

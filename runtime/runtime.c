@@ -64,6 +64,11 @@ evfut_runtime_create(struct evfut_runtime **out,
 		goto fail_event;
 	if (event_add(rt->wakeup_event, NULL) < 0)
 		goto fail_add;
+	rc = evfut__timers_init(&rt->timers, rt->base,
+	                        options != NULL ? options->clock
+	                                        : EVFUT_CLOCK_MONOTONIC);
+	if (rc < 0)
+		goto fail_add;
 	*out = rt;
 	return 0;
 
@@ -99,6 +104,7 @@ evfut_runtime_destroy(struct evfut_runtime *rt)
 	while (rt->live != NULL)
 		evfut__task_cancel(rt, rt->live);
 	evfut__current = outer;
+	evfut__timers_finish(&rt->timers);
 	event_free(rt->wakeup_event);
 	event_base_free(rt->base);
 	pthread_mutex_lock(&rt->remote.lock);
@@ -126,6 +132,8 @@ evfut_runtime_stats(struct evfut_runtime *rt, struct evfut_stats *out)
 	out->wakes_remote = rt->remote.pushes;
 	out->remote_signals = rt->remote.signals;
 	pthread_mutex_unlock(&rt->remote.lock);
+	out->timers_fired = rt->timers.fired;
+	out->timer_arms = rt->timers.arms;
 	out->tasks_live = out->tasks_spawned - out->tasks_completed -
 	                  out->tasks_cancelled;
 	return 0;

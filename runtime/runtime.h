@@ -12,6 +12,7 @@
 #include "evfut/task.h"
 
 #include "queue.h"
+#include "driver.h"
 #include "remote.h"
 
 struct event;
@@ -36,6 +37,7 @@ struct evfut_runtime {
 	uint64_t allocated;      /* tasks not yet released, with ... */
 	uint64_t freed_local;    /* ... those released on its thread */
 	uint32_t next_id;
+	struct evfut__timers timers;
 	struct evfut_stats stats; /* wakes_remote lives in remote */
 };
 

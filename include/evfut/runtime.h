@@ -26,11 +26,25 @@ struct evfut_runtime;
 /** Polls per drain of the ready queue when the options say 0. */
 #define EVFUT_DEFAULT_BUDGET 128
 
+/** The clock a runtime's timers run on. */
+enum evfut_clock {
+	/** CLOCK_MONOTONIC: stops while the machine is suspended. */
+	EVFUT_CLOCK_MONOTONIC = 0,
+	/** CLOCK_BOOTTIME: counts suspended time too (Linux). */
+	EVFUT_CLOCK_BOOTTIME = 1,
+	/** A paused clock for tests: it starts at 0, moves only by
+	    evfut_runtime_advance(), and jumps to the next deadline whenever
+	    every task is idle and no I/O is ready. */
+	EVFUT_CLOCK_VIRTUAL = 2,
+};
+
 /** Options for evfut_runtime_create(); all-zero means the defaults. */
 struct evfut_runtime_options {
 	/* public */
 	/** Polls per drain before libevent runs once; 0 for the default. */
 	unsigned budget;
+	/** The clock of the runtime's timers. */
+	enum evfut_clock clock;
 };
 
 /** Counters kept by every runtime; always on, read with evfut_runtime_stats().
@@ -46,6 +60,8 @@ struct evfut_stats {
 	uint64_t remote_signals; /**< Writes to the wake-up eventfd. */
 	uint64_t loop_iterations; /**< libevent loop iterations run. */
 	uint64_t lost_wakeups;    /**< Reports of the lost-wakeup detector. */
+	uint64_t timers_fired;    /**< Timers whose deadline passed. */
+	uint64_t timer_arms;      /**< Re-arms of the timerfd (syscalls). */
 };
 
 /**
@@ -55,7 +71,8 @@ struct evfut_stats {
  * @param out receives the runtime, owned by the caller until
  * evfut_runtime_destroy(); untouched on failure.
  * @param options borrowed; NULL for the defaults.
- * @return 0; -EINVAL if @p out is NULL; -ENOMEM if memory or the event_base
+ * @return 0; -EINVAL if @p out is NULL or the options name no clock, or a
+ * clock the system lacks; -ENOMEM if memory or the event_base
  * could not be had; -EMFILE or -ENFILE if no file descriptor was left. Any
  * thread.
  */

@@ -1,0 +1,204 @@
+/*
+ * evfut/timer.h: sleeping until a deadline, intervals and timeouts.
+ *
+ * Every runtime has one timer driver: one timerfd (CLOCK_MONOTONIC,
+ * absolute deadlines) armed at the earliest pending deadline, and an
+ * intrusive store of deadlines, so arming a timer allocates nothing per
+ * timer. Timers fire in deadline order, equal deadlines in the order they
+ * were armed, and never before their deadline. Deadlines are nanoseconds on
+ * the runtime's clock: CLOCK_MONOTONIC, which stops while the machine is
+ * suspended, or the virtual clock of a runtime created with
+ * EVFUT_CLOCK_VIRTUAL.
+ *
+ * Timer futures need a runtime: polled without one (evfut_block_on()), they
+ * complete with -EINVAL.
+ */
+#ifndef EVFUT_TIMER_H
+#define EVFUT_TIMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "future.h"
+#include "waker.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct evfut_runtime;
+
+/** A deadline or a duration in nanoseconds. */
+typedef uint64_t evfut_nsec;
+
+/** A deadline that never comes. */
+#define EVFUT_NEVER UINT64_MAX
+
+#define EVFUT_USEC ((evfut_nsec)1000)       /**< One microsecond. */
+#define EVFUT_MSEC ((evfut_nsec)1000000)    /**< One millisecond. */
+#define EVFUT_SEC  ((evfut_nsec)1000000000) /**< One second. */
+
+/** Private: a timer's links in the runtime's timer store. */
+struct evfut_timer_link {
+	struct evfut_timer_link *next; /* private */
+	struct evfut_timer_link *prev; /* private */
+};
+
+/** Private: a timer's place in the runtime's timer store. */
+struct evfut_timer_node {
+	/* private */
+	uint64_t deadline;
+	uint64_t seq;
+	union {
+		size_t heap_pos;
+		struct evfut_timer_link wheel;
+	} u;
+};
+
+/**
+ * A future that completes at a deadline. Zero-initialise it or use
+ * evfut_sleep_init()/evfut_sleep_until_init(); drop it with
+ * evfut_future_drop(), which disarms it if it is pending.
+ */
+struct evfut_sleep {
+	/* public */
+	struct evfut_future base; /**< Poll and drop through this. */
+	/* read-only */
+	int result; /**< 0 once the deadline passed; -EINVAL with no runtime;
+	                 -ENOMEM if the timer store could not grow. */
+	/* private */
+	unsigned flags;
+	/* node.deadline: the deadline once flags say so, the duration before */
+	struct evfut_timer_node node;
+	struct evfut_waker waker;
+	struct evfut_runtime *runtime; /* where it is armed */
+};
+
+/**
+ * The deadline of @p sleep on its runtime's clock: known from
+ * evfut_sleep_until_init() or evfut_sleep_reset(), or from the first poll
+ * of a sleep initialised with a duration.
+ *
+ * @return the deadline, or EVFUT_NEVER while it is not known yet.
+ */
+EVFUT_API evfut_nsec evfut_sleep_deadline(const struct evfut_sleep *sleep);
+
+/**
+ * Initialises @p sleep to complete @p duration nanoseconds after its first
+ * poll. Durations too large to add to the clock saturate to EVFUT_NEVER.
+ */
+EVFUT_API void evfut_sleep_init(struct evfut_sleep *sleep, evfut_nsec duration);
+
+/**
+ * Initialises @p sleep to complete at @p deadline on the runtime's clock
+ * (see evfut_runtime_now()); a deadline in the past completes on the first
+ * poll.
+ */
+EVFUT_API void evfut_sleep_until_init(struct evfut_sleep *sleep,
+                                      evfut_nsec deadline);
+
+/**
+ * Moves the deadline of @p sleep, pending or not, to @p deadline: earlier
+ * or later; a completed sleep becomes pending again. The runtime's thread.
+ *
+ * @return 0; -EINVAL if @p sleep is NULL; -ENOMEM if the timer store could
+ * not grow (the sleep is then disarmed and its next poll retries).
+ */
+EVFUT_API int evfut_sleep_reset(struct evfut_sleep *sleep, evfut_nsec deadline);
+
+/** What an interval does with ticks it missed because its task was late. */
+enum evfut_missed_tick {
+	/** Fire the missed ticks at once, one per poll, then keep the
+	    original schedule (tokio's Burst, the default). */
+	EVFUT_MISSED_BURST = 0,
+	/** Fire once now, then schedule the next tick a period after now
+	    (tokio's Delay). */
+	EVFUT_MISSED_DELAY = 1,
+	/** Fire once now, then skip to the next tick of the original
+	    schedule that is still ahead (tokio's Skip). */
+	EVFUT_MISSED_SKIP = 2,
+};
+
+/**
+ * A future that completes once per period. Unlike other futures it may be
+ * polled again after it returned EVFUT_READY: each ready is one tick, and
+ * the next poll waits for the next tick. The first tick is at the first
+ * poll plus the period.
+ */
+struct evfut_interval {
+	/* public */
+	struct evfut_future base; /**< Poll and drop through this. */
+	/* read-only */
+	int result;           /**< 0 after a tick, or the sleep's error. */
+	uint64_t ticks;       /**< Ticks so far. */
+	evfut_nsec scheduled; /**< When the last tick was due. */
+	/* private */
+	evfut_nsec period;
+	enum evfut_missed_tick missed;
+	struct evfut_sleep sleep;
+};
+
+/**
+ * Initialises @p interval with @p period (at least 1 ns) and a policy for
+ * missed ticks.
+ *
+ * @return 0; -EINVAL if @p interval is NULL, @p period is 0 or @p missed is
+ * not a policy.
+ */
+EVFUT_API int evfut_interval_init(struct evfut_interval *interval,
+                                  evfut_nsec period,
+                                  enum evfut_missed_tick missed);
+
+/**
+ * A future that runs @p inner for at most a duration: it completes with the
+ * inner future's completion (result 0) or, when the time runs out first,
+ * with -ETIMEDOUT after dropping the inner future, which deregisters
+ * whatever it waited on.
+ */
+struct evfut_timeout {
+	/* public */
+	struct evfut_future base; /**< Poll and drop through this. */
+	/* read-only */
+	int result; /**< 0: @p inner completed; -ETIMEDOUT; or the sleep's
+	                 error. */
+	/* private */
+	struct evfut_future *inner;
+	struct evfut_sleep sleep;
+	unsigned inner_dropped;
+};
+
+/**
+ * Initialises @p timeout around @p inner (retained until @p timeout is
+ * dropped; the inner future is dropped by the timeout, either when time
+ * runs out or when the timeout itself is dropped).
+ *
+ * @return 0; -EINVAL if an argument is NULL.
+ */
+EVFUT_API int evfut_timeout_init(struct evfut_timeout *timeout,
+                                 struct evfut_future *inner,
+                                 evfut_nsec duration);
+
+/**
+ * The current time on the clock of @p rt: CLOCK_MONOTONIC in nanoseconds,
+ * or the virtual clock.
+ *
+ * @return the time; 0 if @p rt is NULL.
+ */
+EVFUT_API evfut_nsec evfut_runtime_now(struct evfut_runtime *rt);
+
+/**
+ * Moves the virtual clock of @p rt forward by @p duration, firing the
+ * timers it passes (their tasks run at the next drain).
+ *
+ * @return 0; -EINVAL if @p rt is NULL or does not run on a virtual clock.
+ * The runtime's thread.
+ */
+EVFUT_API int evfut_runtime_advance(struct evfut_runtime *rt,
+                                    evfut_nsec duration);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVFUT_TIMER_H */

@@ -1,0 +1,395 @@
+/*
+ * Suite "threads": wakes from other threads. A storm of wakes loses no
+ * wakeup and never polls a finished task; wakers woken and dropped on other
+ * threads after (and while) the runtime is destroyed stay safe; two runtimes
+ * on two threads share nothing. CI also runs this suite under
+ * ThreadSanitizer.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "harness.h"
+
+static enum evfut_poll
+ready_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	(void)self;
+	(void)cx;
+	return EVFUT_READY;
+}
+
+/* storm */
+
+#define STORM_THREADS 8
+#define STORM_WAKES   100000
+
+/* One task and the thread that hammers it. */
+struct storm {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct evfut_waker waker; /* handed from the task to the thread */
+	bool published;
+	atomic_bool done;
+	atomic_bool ready;
+	atomic_long polls;
+	atomic_long polls_after_ready;
+	long wakes; /* the thread's, read after the join */
+	pthread_t thread;
+};
+
+static struct storm storms[STORM_THREADS];
+
+struct storm_future {
+	struct evfut_future base;
+	struct storm *s;
+};
+
+static enum evfut_poll
+storm_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	struct storm *s =
+	        evfut_container_of(self, struct storm_future, base)->s;
+
+	if (atomic_load(&s->ready))
+		atomic_fetch_add(&s->polls_after_ready, 1);
+	if (atomic_fetch_add(&s->polls, 1) == 0) {
+		pthread_mutex_lock(&s->lock);
+		s->waker = evfut_waker_clone(cx->waker);
+		s->published = true;
+		pthread_cond_signal(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+	}
+	if (!atomic_load(&s->done))
+		return EVFUT_PENDING;
+	atomic_store(&s->ready, true);
+	return EVFUT_READY;
+}
+
+static void *
+storm_thread(void *arg)
+{
+	struct storm *s = arg;
+	struct evfut_waker waker;
+	long i;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->published)
+		pthread_cond_wait(&s->cond, &s->lock);
+	waker = s->waker;
+	s->waker.data = NULL;
+	s->waker.vtable = NULL;
+	pthread_mutex_unlock(&s->lock);
+	for (i = 0; i < STORM_WAKES; i++)
+		evfut_waker_wake_by_ref(&waker);
+	atomic_store(&s->done, true);
+	evfut_waker_wake_by_ref(&waker);
+	s->wakes = STORM_WAKES + 1;
+	evfut_waker_drop(&waker);
+	return NULL;
+}
+
+START_TEST(test_threads_wake_storm_loses_no_wakeup)
+{
+	struct evfut_stats stats;
+	int i;
+
+	for (i = 0; i < STORM_THREADS; i++) {
+		struct storm *s = &storms[i];
+		struct storm_future f = {EVFUT_FUTURE_INIT(storm_poll, NULL),
+		                         s};
+
+		memset(s, 0, sizeof(*s));
+		ck_assert_int_eq(pthread_mutex_init(&s->lock, NULL), 0);
+		ck_assert_int_eq(pthread_cond_init(&s->cond, NULL), 0);
+		atomic_init(&s->done, false);
+		atomic_init(&s->ready, false);
+		atomic_init(&s->polls, 0);
+		atomic_init(&s->polls_after_ready, 0);
+		ck_assert_int_eq(
+		        evfut_task_spawn(harness_rt, &f.base, sizeof(f)), 0);
+		ck_assert_int_eq(
+		        pthread_create(&s->thread, NULL, storm_thread, s), 0);
+	}
+	/* Returns only if every task saw its thread's last wake. */
+	ck_assert_int_eq(evfut_runtime_run(harness_rt), 0);
+	for (i = 0; i < STORM_THREADS; i++) {
+		struct storm *s = &storms[i];
+
+		pthread_join(s->thread, NULL);
+		ck_assert(atomic_load(&s->ready));
+		ck_assert_int_ge(atomic_load(&s->polls), 1);
+		ck_assert_int_le(atomic_load(&s->polls), s->wakes + 1);
+		ck_assert_int_eq(atomic_load(&s->polls_after_ready), 0);
+		ck_assert(evfut_waker_is_empty(&s->waker));
+		pthread_cond_destroy(&s->cond);
+		pthread_mutex_destroy(&s->lock);
+	}
+	stats = harness_stats(harness_rt);
+	ck_assert_uint_eq(stats.tasks_completed, STORM_THREADS);
+	ck_assert_uint_eq(stats.tasks_live, 0);
+	ck_assert_uint_gt(stats.wakes_remote, 0);
+	ck_assert_uint_gt(stats.remote_signals, 0);
+	ck_assert_uint_le(stats.remote_signals, stats.wakes_remote);
+}
+END_TEST
+
+/* destroy */
+
+static struct evfut_waker kept[2];
+static int drops;
+
+struct keeper {
+	struct evfut_future base;
+	int index;
+	struct evfut_waker own;
+};
+
+/* Keeps its own waker and a spare for the test; stays pending. */
+static enum evfut_poll
+keeper_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	struct keeper *k = evfut_container_of(self, struct keeper, base);
+
+	evfut_waker_store(&k->own, cx->waker);
+	evfut_waker_store(&kept[k->index], cx->waker);
+	return EVFUT_PENDING;
+}
+
+static void
+keeper_drop(struct evfut_future *self)
+{
+	struct keeper *k = evfut_container_of(self, struct keeper, base);
+
+	evfut_waker_drop(&k->own);
+	drops++;
+}
+
+static struct {
+	struct evfut_task task;
+	struct keeper future;
+	atomic_int releases;
+	atomic_bool released_off_thread;
+	pthread_t main_thread;
+} embedded;
+
+static void
+embedded_release(struct evfut_task *task)
+{
+	/* No Check assertion here: this may run on another thread. */
+	if (task == &embedded.task)
+		atomic_fetch_add(&embedded.releases, 1);
+	atomic_store(&embedded.released_off_thread,
+	             !pthread_equal(pthread_self(), embedded.main_thread));
+}
+
+/* Spawns one keeper, starts one embedded keeper, and polls both once. */
+static void
+start_keepers(struct evfut_runtime *rt)
+{
+	struct keeper k = {EVFUT_FUTURE_INIT(keeper_poll, keeper_drop), 0,
+	                   EVFUT_WAKER_EMPTY};
+	struct evfut_future ready = EVFUT_FUTURE_INIT(ready_poll, NULL);
+
+	drops = 0;
+	memset(&embedded, 0, sizeof(embedded));
+	atomic_init(&embedded.releases, 0);
+	atomic_init(&embedded.released_off_thread, false);
+	embedded.main_thread = pthread_self();
+	embedded.future = k;
+	embedded.future.index = 1;
+	ck_assert_int_eq(evfut_task_spawn(rt, &k.base, sizeof(k)), 0);
+	ck_assert_int_eq(evfut_task_start(rt, &embedded.task,
+	                                  &embedded.future.base,
+	                                  embedded_release),
+	                 0);
+	ck_assert_int_eq(evfut_runtime_block_on(rt, &ready), 0);
+	ck_assert(!evfut_waker_is_empty(&kept[0]));
+	ck_assert(!evfut_waker_is_empty(&kept[1]));
+	ck_assert_uint_eq(harness_stats(rt).tasks_live, 2);
+}
+
+static void *
+wake_kept_thread(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 2; i++) {
+		evfut_waker_wake_by_ref(&kept[i]);
+		evfut_waker_wake(&kept[i]);
+	}
+	return NULL;
+}
+
+START_TEST(test_threads_wakers_outlive_destroyed_runtime)
+{
+	struct evfut_runtime *rt = harness_runtime_take();
+	pthread_t thread;
+
+	start_keepers(rt);
+	evfut_runtime_destroy(rt);
+	/* Cancelled: futures dropped, memory kept for the spare wakers. */
+	ck_assert_int_eq(drops, 2);
+	ck_assert_int_eq(atomic_load(&embedded.releases), 0);
+	ck_assert_int_eq(pthread_create(&thread, NULL, wake_kept_thread, NULL),
+	                 0);
+	pthread_join(thread, NULL);
+	/* The last waker was dropped there: the memory went with it. */
+	ck_assert_int_eq(atomic_load(&embedded.releases), 1);
+	ck_assert(atomic_load(&embedded.released_off_thread));
+	ck_assert(evfut_waker_is_empty(&kept[0]));
+	ck_assert(evfut_waker_is_empty(&kept[1]));
+	ck_assert_int_eq(drops, 2);
+}
+END_TEST
+
+static atomic_bool stop_waking;
+static atomic_long racing_wakes;
+
+/* Wakes both tasks until told to stop, then drops the wakers. */
+static void *
+racing_wake_thread(void *arg)
+{
+	int i;
+
+	(void)arg;
+	do {
+		for (i = 0; i < 2; i++)
+			evfut_waker_wake_by_ref(&kept[i]);
+		atomic_fetch_add(&racing_wakes, 1);
+	} while (!atomic_load(&stop_waking));
+	for (i = 0; i < 2; i++)
+		evfut_waker_wake(&kept[i]);
+	return NULL;
+}
+
+START_TEST(test_threads_wakes_racing_destroy_are_safe)
+{
+	struct evfut_runtime *rt = harness_runtime_take();
+	pthread_t thread;
+
+	start_keepers(rt);
+	atomic_store(&stop_waking, false);
+	atomic_store(&racing_wakes, 0);
+	ck_assert_int_eq(
+	        pthread_create(&thread, NULL, racing_wake_thread, NULL), 0);
+	/* Let the thread get going, so that destroy meets its wakes. */
+	while (atomic_load(&racing_wakes) < 100)
+		;
+	evfut_runtime_destroy(rt);
+	atomic_store(&stop_waking, true);
+	pthread_join(thread, NULL);
+	ck_assert_int_eq(drops, 2);
+	ck_assert_int_eq(atomic_load(&embedded.releases), 1);
+}
+END_TEST
+
+/* isolation: two runtimes, two threads, at the same time */
+
+#define ISOLATED_TASKS 1000
+
+struct isolated {
+	pthread_t thread;
+	int rc_create, rc_run;
+	struct evfut_stats stats;
+	pthread_barrier_t *start;
+};
+
+struct bouncer {
+	struct evfut_future base;
+	int polls;
+};
+
+/* Wakes itself twice, then finishes. */
+static enum evfut_poll
+bouncer_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	struct bouncer *b = evfut_container_of(self, struct bouncer, base);
+
+	if (++b->polls == 3)
+		return EVFUT_READY;
+	evfut_waker_wake_by_ref(cx->waker);
+	return EVFUT_PENDING;
+}
+
+static void *
+isolated_thread(void *arg)
+{
+	struct isolated *iso = arg;
+	struct evfut_runtime *rt = NULL;
+	struct bouncer b = {EVFUT_FUTURE_INIT(bouncer_poll, NULL), 0};
+	int i;
+
+	iso->rc_create = evfut_runtime_create(&rt, NULL);
+	if (iso->rc_create != 0)
+		return NULL;
+	for (i = 0; i < ISOLATED_TASKS; i++)
+		evfut_task_spawn(rt, &b.base, sizeof(b));
+	pthread_barrier_wait(iso->start);
+	iso->rc_run = evfut_runtime_run(rt);
+	evfut_runtime_stats(rt, &iso->stats);
+	evfut_runtime_destroy(rt);
+	return NULL;
+}
+
+START_TEST(test_threads_runtimes_share_nothing)
+{
+	struct isolated iso[2];
+	pthread_barrier_t start;
+	int i;
+
+	ck_assert_int_eq(pthread_barrier_init(&start, NULL, 2), 0);
+	memset(iso, 0, sizeof(iso));
+	for (i = 0; i < 2; i++) {
+		iso[i].start = &start;
+		ck_assert_int_eq(pthread_create(&iso[i].thread, NULL,
+		                                isolated_thread, &iso[i]),
+		                 0);
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(iso[i].thread, NULL);
+		ck_assert_int_eq(iso[i].rc_create, 0);
+		ck_assert_int_eq(iso[i].rc_run, 0);
+		ck_assert_uint_eq(iso[i].stats.tasks_spawned, ISOLATED_TASKS);
+		ck_assert_uint_eq(iso[i].stats.tasks_completed, ISOLATED_TASKS);
+		ck_assert_uint_eq(iso[i].stats.polls, 3 * ISOLATED_TASKS);
+		ck_assert_uint_eq(iso[i].stats.wakes_local, 2 * ISOLATED_TASKS);
+		ck_assert_uint_eq(iso[i].stats.wakes_remote, 0);
+	}
+	pthread_barrier_destroy(&start);
+}
+END_TEST
+
+static Suite *
+threads_suite(void)
+{
+	Suite *s = suite_create("threads");
+	TCase *tc;
+
+	tc = tcase_create("storm");
+	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_threads_wake_storm_loses_no_wakeup);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("destroy");
+	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
+	tcase_add_test(tc, test_threads_wakers_outlive_destroyed_runtime);
+	tcase_add_test(tc, test_threads_wakes_racing_destroy_are_safe);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("isolation");
+	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
+	tcase_add_test(tc, test_threads_runtimes_share_nothing);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int
+main(void)
+{
+	return harness_main(threads_suite());
+}

@@ -1,0 +1,159 @@
+/*
+ * The timer driver. The source is armed at a deadline no later than the
+ * earliest pending one, and re-armed only when an earlier deadline arrives
+ * or after it fired: cancelling the earliest timer leaves the source armed
+ * early, since one spurious wake-up is cheaper than a syscall per cancel
+ * (the per-request timeout that never fires is the common case).
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "driver.h"
+
+/* Wakers are woken in batches, each detached entirely before waking. */
+#define FIRE_BATCH 64
+
+static void
+on_source_fire(int fd, short what, void *arg)
+{
+	struct evfut__timers *t = arg;
+
+	(void)fd;
+	(void)what;
+	evfut__timer_source_consume(&t->source);
+	t->armed = UINT64_MAX;
+	evfut__timers_fire(t, evfut__timers_now(t));
+}
+
+int
+evfut__timers_init(struct evfut__timers *t, struct event_base *base,
+                   enum evfut_clock clock)
+{
+	int clock_id;
+	int rc;
+
+	t->armed = UINT64_MAX;
+	t->virtual_now = 0;
+	t->fired = 0;
+	t->arms = 0;
+	t->virtual_clock = clock == EVFUT_CLOCK_VIRTUAL;
+	switch (clock) {
+	case EVFUT_CLOCK_MONOTONIC:
+	case EVFUT_CLOCK_VIRTUAL:
+		clock_id = CLOCK_MONOTONIC;
+		break;
+#ifdef CLOCK_BOOTTIME
+	case EVFUT_CLOCK_BOOTTIME:
+		clock_id = CLOCK_BOOTTIME;
+		break;
+#endif
+	default:
+		return -EINVAL;
+	}
+	rc = evfut__timer_store_init(&t->store, 0);
+	if (rc < 0)
+		return rc;
+	t->source.event = NULL;
+	if (!t->virtual_clock) {
+		rc = evfut__timer_source_open(&t->source, base, clock_id,
+		                              on_source_fire, t);
+		if (rc < 0)
+			evfut__timer_store_finish(&t->store);
+	}
+	return rc;
+}
+
+void
+evfut__timers_finish(struct evfut__timers *t)
+{
+	if (!t->virtual_clock)
+		evfut__timer_source_close(&t->source);
+	evfut__timer_store_finish(&t->store);
+}
+
+uint64_t
+evfut__timers_now(const struct evfut__timers *t)
+{
+	struct timespec ts;
+
+	if (t->virtual_clock)
+		return t->virtual_now;
+	clock_gettime(t->source.clock_id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Arms the source at @deadline if that is earlier than where it is. */
+static void
+arm_source(struct evfut__timers *t, uint64_t deadline)
+{
+	if (t->virtual_clock || deadline >= t->armed)
+		return;
+	/* A failed arm leaves t->armed unchanged: the next arm retries. */
+	if (evfut__timer_source_arm(&t->source, deadline,
+	                            evfut__timers_now(t)) == 0) {
+		t->armed = deadline;
+		t->arms++;
+	}
+}
+
+int
+evfut__timers_arm(struct evfut__timers *t, struct evfut_timer_node *node,
+                  uint64_t deadline)
+{
+	int rc = evfut__timer_store_insert(&t->store, node, deadline);
+
+	if (rc == 0)
+		arm_source(t, deadline);
+	return rc;
+}
+
+void
+evfut__timers_cancel(struct evfut__timers *t, struct evfut_timer_node *node)
+{
+	if (evfut__timer_node_armed(node))
+		evfut__timer_store_remove(&t->store, node);
+}
+
+/* Detaches up to FIRE_BATCH due timers, taking their wakers. */
+static unsigned
+detach_due(struct evfut__timers *t, uint64_t now,
+           struct evfut_waker wakers[FIRE_BATCH])
+{
+	struct evfut_timer_node *node;
+	struct evfut_sleep *sleep;
+	unsigned n = 0;
+
+	while (n < FIRE_BATCH &&
+	       (node = evfut__timer_store_pop(&t->store, now)) != NULL) {
+		sleep = evfut_container_of(node, struct evfut_sleep, node);
+		sleep->flags |= EVFUT__SLEEP_FIRED;
+		wakers[n++] = sleep->waker;
+		sleep->waker.data = NULL;
+		sleep->waker.vtable = NULL;
+	}
+	return n;
+}
+
+void
+evfut__timers_fire(struct evfut__timers *t, uint64_t now)
+{
+	struct evfut_waker wakers[FIRE_BATCH];
+	unsigned n;
+	unsigned i;
+
+	if (t->virtual_clock && now > t->virtual_now)
+		t->virtual_now = now;
+	do {
+		n = detach_due(t, now, wakers);
+		t->fired += n;
+		for (i = 0; i < n; i++)
+			evfut_waker_wake(&wakers[i]);
+	} while (n == FIRE_BATCH);
+	arm_source(t, evfut__timer_store_next_deadline(&t->store));
+}
+
+uint64_t
+evfut__timers_next(struct evfut__timers *t)
+{
+	return evfut__timer_store_next_deadline(&t->store);
+}

@@ -1,0 +1,49 @@
+/*
+ * Private: the timer driver of a runtime. It owns the store of deadlines
+ * and the source that wakes the loop at the earliest one, and wakes the
+ * stored waker of each timer whose deadline passed.
+ */
+#ifndef EVFUT_TIMERS_DRIVER_H
+#define EVFUT_TIMERS_DRIVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "evfut/runtime.h"
+#include "evfut/timer.h"
+
+#include "source.h"
+#include "store.h"
+
+struct event_base;
+
+/* evfut_sleep.flags */
+#define EVFUT__SLEEP_FIRED        1u /* the deadline passed */
+#define EVFUT__SLEEP_HAS_DEADLINE 2u /* deadline is set, duration unused */
+
+struct evfut__timers {
+	struct evfut__timer_store store;
+	struct evfut__timer_source source; /* unused on the virtual clock */
+	uint64_t armed; /* the source's deadline; UINT64_MAX: none */
+	bool virtual_clock;
+	uint64_t virtual_now;
+	uint64_t fired; /* counters */
+	uint64_t arms;
+};
+
+/* 0; -EINVAL (unknown clock); -ENOMEM, -EMFILE, -ENFILE. */
+int evfut__timers_init(struct evfut__timers *t, struct event_base *base,
+                       enum evfut_clock clock);
+void evfut__timers_finish(struct evfut__timers *t);
+uint64_t evfut__timers_now(const struct evfut__timers *t);
+/* Arms @node at @deadline: 0, -ENOMEM (nothing changed). */
+int evfut__timers_arm(struct evfut__timers *t, struct evfut_timer_node *node,
+                      uint64_t deadline);
+void evfut__timers_cancel(struct evfut__timers *t,
+                          struct evfut_timer_node *node);
+/* Fires every timer due at @now; the virtual clock moves to @now first. */
+void evfut__timers_fire(struct evfut__timers *t, uint64_t now);
+/* The earliest pending deadline, UINT64_MAX when there is none. */
+uint64_t evfut__timers_next(struct evfut__timers *t);
+
+#endif

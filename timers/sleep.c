@@ -1,0 +1,146 @@
+/*
+ * evfut_sleep: a future that completes at a deadline.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "driver.h"
+#include "runtime.h"
+
+static enum evfut_poll sleep_poll(struct evfut_future *self,
+                                  struct evfut_context *cx);
+static void sleep_drop(struct evfut_future *self);
+
+void
+evfut_sleep_init(struct evfut_sleep *sleep, evfut_nsec duration)
+{
+	memset(sleep, 0, sizeof(*sleep));
+	sleep->base.poll = sleep_poll;
+	sleep->base.drop = sleep_drop;
+	sleep->node.deadline = duration;
+}
+
+void
+evfut_sleep_until_init(struct evfut_sleep *sleep, evfut_nsec deadline)
+{
+	evfut_sleep_init(sleep, deadline);
+	sleep->flags = EVFUT__SLEEP_HAS_DEADLINE;
+}
+
+static evfut_nsec
+saturating_add(evfut_nsec a, evfut_nsec b)
+{
+	return a > EVFUT_NEVER - b ? EVFUT_NEVER : a + b;
+}
+
+static void
+complete(struct evfut_sleep *sleep, int result)
+{
+	sleep->flags |= EVFUT__SLEEP_FIRED;
+	sleep->result = result;
+}
+
+static enum evfut_poll
+sleep_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	struct evfut_sleep *sleep =
+	        evfut_container_of(self, struct evfut_sleep, base);
+	struct evfut__timers *timers;
+	evfut_nsec now;
+	int rc;
+
+	if (sleep->flags & EVFUT__SLEEP_FIRED)
+		return EVFUT_READY;
+	if (cx->runtime == NULL) {
+		complete(sleep, -EINVAL);
+		return EVFUT_READY;
+	}
+	if (!evfut__timer_node_armed(&sleep->node)) {
+		timers = &cx->runtime->timers;
+		now = evfut__timers_now(timers);
+		if (!(sleep->flags & EVFUT__SLEEP_HAS_DEADLINE)) {
+			sleep->node.deadline =
+			        saturating_add(now, sleep->node.deadline);
+			sleep->flags |= EVFUT__SLEEP_HAS_DEADLINE;
+		}
+		if (sleep->node.deadline <= now) {
+			complete(sleep, 0);
+			return EVFUT_READY;
+		}
+		rc = evfut__timers_arm(timers, &sleep->node, sleep->node.deadline);
+		if (rc < 0) {
+			complete(sleep, rc);
+			return EVFUT_READY;
+		}
+		sleep->runtime = cx->runtime;
+	}
+	evfut_waker_store(&sleep->waker, cx->waker);
+	return EVFUT_PENDING;
+}
+
+static void
+disarm(struct evfut_sleep *sleep)
+{
+	if (sleep->runtime != NULL)
+		evfut__timers_cancel(&sleep->runtime->timers, &sleep->node);
+}
+
+static void
+sleep_drop(struct evfut_future *self)
+{
+	struct evfut_sleep *sleep =
+	        evfut_container_of(self, struct evfut_sleep, base);
+
+	disarm(sleep);
+	evfut_waker_drop(&sleep->waker);
+}
+
+int
+evfut_sleep_reset(struct evfut_sleep *sleep, evfut_nsec deadline)
+{
+	struct evfut__timers *timers;
+	int rc;
+
+	if (sleep == NULL)
+		return -EINVAL;
+	disarm(sleep);
+	sleep->node.deadline = deadline;
+	sleep->flags = EVFUT__SLEEP_HAS_DEADLINE;
+	sleep->result = 0;
+	if (sleep->runtime == NULL)
+		return 0; /* armed by the first poll */
+	timers = &sleep->runtime->timers;
+	if (deadline <= evfut__timers_now(timers)) {
+		/* Due already: let the task poll and complete. */
+		evfut_waker_wake_by_ref(&sleep->waker);
+		return 0;
+	}
+	rc = evfut__timers_arm(timers, &sleep->node, deadline);
+	if (rc < 0)
+		evfut_waker_wake_by_ref(&sleep->waker); /* the poll retries */
+	return rc;
+}
+
+evfut_nsec
+evfut_sleep_deadline(const struct evfut_sleep *sleep)
+{
+	if (sleep == NULL || !(sleep->flags & EVFUT__SLEEP_HAS_DEADLINE))
+		return EVFUT_NEVER;
+	return sleep->node.deadline;
+}
+
+evfut_nsec
+evfut_runtime_now(struct evfut_runtime *rt)
+{
+	return rt != NULL ? evfut__timers_now(&rt->timers) : 0;
+}
+
+int
+evfut_runtime_advance(struct evfut_runtime *rt, evfut_nsec duration)
+{
+	if (rt == NULL || !rt->timers.virtual_clock)
+		return -EINVAL;
+	evfut__timers_fire(&rt->timers,
+	                   saturating_add(rt->timers.virtual_now, duration));
+	return 0;
+}

@@ -1,0 +1,294 @@
+/*
+ * The timer store as a hierarchical timing wheel: 11 levels of 64 slots,
+ * 6 bits of the deadline a level, at 1 ns resolution, so the levels cover
+ * the whole uint64_t range and UINT64_MAX ("never") needs no special case.
+ *
+ * Unlike tokio's and Linux's wheels, slots do not rotate. Every node sits
+ * exactly where an insert at the current cursor (elapsed) would put it: at
+ * the level of the highest 6-bit digit in which its deadline differs from
+ * elapsed, in the slot named by that digit. So all nodes of a level share
+ * elapsed's higher digits, every level-k node is earlier than every
+ * level-(k+1) node, and the first set bit of the lowest non-empty level is
+ * the earliest slot. Nothing wraps, which is the bug class that hung tokio's
+ * timers after ~12 days: a deadline years ahead is just a high digit.
+ *
+ * A level-0 slot holds one deadline (1 ns), and nodes enter each list in arm
+ * order and leave it in list order, so equal deadlines stay FIFO and the
+ * head of the lowest level-0 slot is exactly the next deadline. Reaching it
+ * "cascades" the earliest higher slot: elapsed moves to the slot's start and
+ * its nodes are re-placed one level or more lower. Each node cascades at
+ * most once a level, so reaching a timer costs O(levels), unless a rewind
+ * (below) sends it back up.
+ *
+ * A deadline earlier than elapsed (already past, or earlier than a head the
+ * cursor has run to) rewinds the wheel: only the nodes below the level of
+ * the highest differing digit are misplaced then, and they all belong in one
+ * slot of that level, so whole lists are spliced there (at most 64 a level)
+ * and elapsed moves back. The cost comes when that slot cascades again: it
+ * is the number of timers in the block of the highest differing digit, few
+ * when the new deadline is close to the head, but all of them when the
+ * head sits just after a high boundary and the new deadline just before it.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define BITS   EVFUT__TIMER_WHEEL_BITS
+#define SLOTS  EVFUT__TIMER_WHEEL_SLOTS
+#define LEVELS EVFUT__TIMER_WHEEL_LEVELS
+
+#define node_of(link)                                                          \
+	((struct evfut_timer_node *)(void *)((char *)(link)-offsetof(          \
+	        struct evfut_timer_node, u.wheel)))
+
+static unsigned
+highest_bit(uint64_t x)
+{
+#if defined(__GNUC__)
+	return 63 - (unsigned)__builtin_clzll(x);
+#else
+	unsigned bit = 0;
+
+	while (x >>= 1)
+		bit++;
+	return bit;
+#endif
+}
+
+static unsigned
+lowest_bit(uint64_t x)
+{
+#if defined(__GNUC__)
+	return (unsigned)__builtin_ctzll(x);
+#else
+	unsigned bit = 0;
+
+	while (!(x & 1)) {
+		x >>= 1;
+		bit++;
+	}
+	return bit;
+#endif
+}
+
+/* The level of the highest digit in which @a and @b differ, 0 if none. */
+static unsigned
+level_for(uint64_t a, uint64_t b)
+{
+	return highest_bit((a ^ b) | (SLOTS - 1)) / BITS;
+}
+
+static unsigned
+digit(uint64_t t, unsigned level)
+{
+	return (unsigned)(t >> (level * BITS)) & (SLOTS - 1);
+}
+
+/* The first instant of slot @slot of @level, given the higher digits of @t. */
+static uint64_t
+slot_start(uint64_t t, unsigned level, unsigned slot)
+{
+	unsigned low_bits = (level + 1) * BITS;
+	uint64_t low =
+	        low_bits >= 64 ? UINT64_MAX : (UINT64_C(1) << low_bits) - 1;
+
+	return (t & ~low) | ((uint64_t)slot << (level * BITS));
+}
+
+static void
+append(struct evfut_timer_link *head, struct evfut_timer_link *l)
+{
+	l->next = head;
+	l->prev = head->prev;
+	head->prev->next = l;
+	head->prev = l;
+}
+
+/* Moves all of @from's list to the end of @to's. */
+static void
+splice(struct evfut_timer_link *to, struct evfut_timer_link *from)
+{
+	from->next->prev = to->prev;
+	to->prev->next = from->next;
+	from->prev->next = to;
+	to->prev = from->prev;
+	from->next = from->prev = from;
+}
+
+static void
+place(struct evfut__timer_wheel *w, struct evfut_timer_node *n)
+{
+	unsigned level = level_for(w->elapsed, n->deadline);
+	unsigned slot = digit(n->deadline, level);
+
+	append(&w->slots[level * SLOTS + slot], &n->u.wheel);
+	w->occupied[level] |= UINT64_C(1) << slot;
+}
+
+/* Moves elapsed to the start of a slot and spreads its nodes lower. */
+static void
+cascade(struct evfut__timer_wheel *w, unsigned level, unsigned slot)
+{
+	struct evfut_timer_link *head = &w->slots[level * SLOTS + slot];
+	struct evfut_timer_link *l = head->next;
+	struct evfut_timer_link *last = head->prev;
+	struct evfut_timer_link *next;
+
+	head->next = head->prev = head;
+	w->occupied[level] &= ~(UINT64_C(1) << slot);
+	w->elapsed = slot_start(w->elapsed, level, slot);
+	/* In list order, so that equal deadlines keep their arm order. */
+	for (;;) {
+		next = l->next;
+		place(w, node_of(l));
+		if (l == last)
+			break;
+		l = next;
+	}
+}
+
+/* Cascades until the earliest slot is at level 0; returns it, or NULL. */
+static struct evfut_timer_link *
+settle(struct evfut__timer_wheel *w)
+{
+	if (w->count == 0)
+		return NULL;
+	for (;;) {
+		unsigned level = 0;
+
+		while (w->occupied[level] == 0)
+			level++;
+		assert(level < LEVELS);
+		if (level == 0)
+			return &w->slots[lowest_bit(w->occupied[0])];
+		cascade(w, level, lowest_bit(w->occupied[level]));
+	}
+}
+
+/* Moves elapsed back to @t, which is earlier than it. */
+static void
+rewind_to(struct evfut__timer_wheel *w, uint64_t t)
+{
+	unsigned top = level_for(w->elapsed, t);
+	unsigned slot = digit(w->elapsed, top);
+	struct evfut_timer_link *to = &w->slots[top * SLOTS + slot];
+
+	/*
+	 * Nodes at levels below @top share elapsed's digit at @top, which @t
+	 * does not; nodes at @top and above keep their place. Above level 0
+	 * the target slot is empty, since a node there would differ from
+	 * elapsed lower down; at level 0 nothing moves.
+	 */
+	assert(top == 0 || to->next == to);
+	for (unsigned level = 0; level < top; level++) {
+		while (w->occupied[level] != 0) {
+			unsigned s = lowest_bit(w->occupied[level]);
+
+			w->occupied[level] &= w->occupied[level] - 1;
+			splice(to, &w->slots[level * SLOTS + s]);
+		}
+	}
+	if (top > 0 && to->next != to)
+		w->occupied[top] |= UINT64_C(1) << slot;
+	w->elapsed = t;
+}
+
+int
+evfut__timer_wheel_init(struct evfut__timer_wheel *w, uint64_t now)
+{
+	w->elapsed = now;
+	w->next_seq = 0;
+	w->count = 0;
+	for (unsigned level = 0; level < LEVELS; level++)
+		w->occupied[level] = 0;
+	for (unsigned i = 0; i < LEVELS * SLOTS; i++)
+		w->slots[i].next = w->slots[i].prev = &w->slots[i];
+	return 0;
+}
+
+void
+evfut__timer_wheel_finish(struct evfut__timer_wheel *w)
+{
+	/* The wheel owns no memory; its nodes belong to their futures. */
+	(void)w;
+}
+
+int
+evfut__timer_wheel_insert(struct evfut__timer_wheel *w,
+                          struct evfut_timer_node *n, uint64_t deadline)
+{
+	if (n->u.wheel.next != NULL)
+		return -EINVAL;
+	/* An empty wheel can jump to any cursor; the deadline costs least. */
+	if (w->count == 0)
+		w->elapsed = deadline;
+	else if (deadline < w->elapsed)
+		rewind_to(w, deadline);
+	n->deadline = deadline;
+	n->seq = w->next_seq++;
+	place(w, n);
+	w->count++;
+	return 0;
+}
+
+void
+evfut__timer_wheel_remove(struct evfut__timer_wheel *w,
+                          struct evfut_timer_node *n)
+{
+	struct evfut_timer_link *l = &n->u.wheel;
+	struct evfut_timer_link *prev = l->prev;
+	struct evfut_timer_link *next = l->next;
+
+	assert(next != NULL && w->count > 0);
+	prev->next = next;
+	next->prev = prev;
+	/*
+	 * Both neighbours are the same link only when the list is now empty,
+	 * and then that link is the slot's head, whose index names the bit.
+	 */
+	if (prev == next) {
+		size_t i = (size_t)(prev - w->slots);
+
+		assert(i < LEVELS * SLOTS);
+		w->occupied[i / SLOTS] &= ~(UINT64_C(1) << (i % SLOTS));
+	}
+	l->next = l->prev = NULL;
+	w->count--;
+}
+
+int
+evfut__timer_wheel_armed(const struct evfut_timer_node *n)
+{
+	return n->u.wheel.next != NULL;
+}
+
+uint64_t
+evfut__timer_wheel_next_deadline(struct evfut__timer_wheel *w)
+{
+	struct evfut_timer_link *head = settle(w);
+
+	return head != NULL ? node_of(head->next)->deadline : UINT64_MAX;
+}
+
+struct evfut_timer_node *
+evfut__timer_wheel_pop(struct evfut__timer_wheel *w, uint64_t now)
+{
+	struct evfut_timer_link *head = settle(w);
+	struct evfut_timer_node *n;
+
+	if (head == NULL)
+		return NULL;
+	n = node_of(head->next);
+	if (n->deadline > now)
+		return NULL;
+	evfut__timer_wheel_remove(w, n);
+	return n;
+}
+
+size_t
+evfut__timer_wheel_count(const struct evfut__timer_wheel *w)
+{
+	return w->count;
+}
