@@ -18,7 +18,7 @@ drain(struct evfut_runtime *rt)
 	unsigned n;
 
 	if (evfut__remote_pending(&rt->remote))
-		evfut__remote_take(&rt->remote, &rt->ready);
+		evfut__remote_take(&rt->remote, &rt->ready, rt->trace != NULL);
 	for (n = 0; n < rt->budget; n++) {
 		task = evfut__queue_pop(&rt->ready);
 		if (task == NULL)
@@ -148,8 +148,12 @@ evfut_runtime_block_on(struct evfut_runtime *rt, struct evfut_future *future)
 	rc = evfut__task_root(rt, future, &root);
 	if (rc == 0) {
 		rc = drive(rt, root);
-		if (!complete(root))
+		if (!complete(root)) {
+			/* The caller's future goes away: nothing may poll it.
+			 */
+			evfut__queue_remove(&rt->ready, root);
 			evfut__task_cancel(rt, root);
+		}
 		evfut__task_unref(root);
 	}
 	leave(rt, outer);

@@ -58,4 +58,22 @@ evfut__queue_append(struct evfut__queue *to, struct evfut__queue *from)
 	from->tail = NULL;
 }
 
+/* Unlinks @task if it is queued; O(n), for error paths only. */
+static inline void
+evfut__queue_remove(struct evfut__queue *q, struct evfut_task *task)
+{
+	struct evfut_task **link = &q->head;
+	struct evfut_task *prev = NULL;
+
+	while (*link != NULL && *link != task) {
+		prev = *link;
+		link = &prev->next;
+	}
+	if (*link == NULL)
+		return;
+	*link = task->next;
+	if (q->tail == task)
+		q->tail = prev;
+}
+
 #endif

@@ -4,6 +4,7 @@
  * end-of-life handshake with evfut_runtime_destroy() simple.
  */
 #include "remote.h"
+#include "runtime.h"
 
 int
 evfut__remote_init(struct evfut__remote *remote)
@@ -43,7 +44,8 @@ evfut__remote_push(struct evfut__remote *remote, struct evfut_task *task)
 }
 
 void
-evfut__remote_take(struct evfut__remote *remote, struct evfut__queue *to)
+evfut__remote_take(struct evfut__remote *remote, struct evfut__queue *to,
+                   bool traced)
 {
 	struct evfut__queue taken;
 
@@ -52,5 +54,11 @@ evfut__remote_take(struct evfut__remote *remote, struct evfut__queue *to)
 	__atomic_store_n(&remote->queue.head, NULL, __ATOMIC_RELAXED);
 	remote->queue.tail = NULL;
 	pthread_mutex_unlock(&remote->lock);
+	if (traced) {
+		struct evfut_task *task;
+
+		for (task = taken.head; task != NULL; task = task->next)
+			task->flags |= EVFUT__TASK_WOKEN_REMOTELY;
+	}
 	evfut__queue_append(to, &taken);
 }

@@ -27,7 +27,9 @@ struct evfut__remote {
 
 int evfut__remote_init(struct evfut__remote *remote);
 void evfut__remote_push(struct evfut__remote *remote, struct evfut_task *task);
-void evfut__remote_take(struct evfut__remote *remote, struct evfut__queue *to);
+/* Moves the remote queue to @to; @traced: mark each task for the trace. */
+void evfut__remote_take(struct evfut__remote *remote, struct evfut__queue *to,
+                        bool traced);
 
 static inline bool
 evfut__remote_pending(struct evfut__remote *remote)

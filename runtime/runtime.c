@@ -18,7 +18,7 @@ on_wakeup(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	evfut__wakeup_consume(&rt->remote.wakeup);
-	evfut__remote_take(&rt->remote, &rt->ready);
+	evfut__remote_take(&rt->remote, &rt->ready, rt->trace != NULL);
 }
 
 static struct event_base *
@@ -137,4 +137,30 @@ evfut_runtime_stats(struct evfut_runtime *rt, struct evfut_stats *out)
 	out->tasks_live = out->tasks_spawned - out->tasks_completed -
 	                  out->tasks_cancelled;
 	return 0;
+}
+
+int
+evfut_runtime_set_trace(struct evfut_runtime *rt, evfut_trace_fn fn, void *arg)
+{
+	if (rt == NULL)
+		return -EINVAL;
+	rt->trace = fn;
+	rt->trace_arg = arg;
+	rt->timers.trace = fn;
+	rt->timers.trace_arg = arg;
+	return 0;
+}
+
+void
+evfut__trace(struct evfut_runtime *rt, enum evfut_trace_event event,
+             const struct evfut_task *task, int flag)
+{
+	struct evfut_trace_record record = {event, task->id, task->where, 0, 0,
+	                                    0,     0};
+
+	if (event == EVFUT_TRACE_POLL_END)
+		record.ready = flag;
+	else if (event == EVFUT_TRACE_WAKE)
+		record.remote = flag;
+	rt->trace(&record, rt->trace_arg);
 }

@@ -24,7 +24,8 @@ struct event_base;
 #define EVFUT__TASK_COMPLETE 4u
 
 /* Task flags. */
-#define EVFUT__TASK_OWNS_FUTURE 1u /* drop the future when finished */
+#define EVFUT__TASK_OWNS_FUTURE    1u /* drop the future when finished */
+#define EVFUT__TASK_WOKEN_REMOTELY 2u /* for the trace: a remote wake */
 
 struct evfut_runtime {
 	struct event_base *base;
@@ -38,12 +39,16 @@ struct evfut_runtime {
 	uint64_t freed_local;    /* ... those released on its thread */
 	uint32_t next_id;
 	struct evfut__timers timers;
+	evfut_trace_fn trace; /* NULL unless tracing */
+	void *trace_arg;
 	struct evfut_stats stats; /* wakes_remote lives in remote */
 };
 
 /* The runtime running on this thread, if any: wakes from it go local. */
 extern _Thread_local struct evfut_runtime *evfut__current;
 
+void evfut__trace(struct evfut_runtime *rt, enum evfut_trace_event event,
+                  const struct evfut_task *task, int flag);
 void evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task);
 void evfut__task_cancel(struct evfut_runtime *rt, struct evfut_task *task);
 void evfut__task_unref(struct evfut_task *task);

@@ -53,6 +53,8 @@ schedule(struct evfut_task *task)
 	if (evfut__current == rt) {
 		evfut__queue_push(&rt->ready, task);
 		rt->stats.wakes_local++;
+		if (rt->trace != NULL)
+			evfut__trace(rt, EVFUT_TRACE_WAKE, task, 0);
 	} else {
 		evfut__remote_push(&rt->remote, task);
 	}
@@ -148,13 +150,15 @@ task_launch(struct evfut_runtime *rt, struct evfut_task *task,
 	task->runtime = rt;
 	task->future = future;
 	task->release = release;
-	task->where = where;
+	task->where = where != NULL ? where : "unknown";
 	task->id = ++rt->next_id;
 	task->polls = 0;
 	live_link(rt, task);
 	rt->allocated++;
 	rt->stats.tasks_spawned++;
 	evfut__queue_push(&rt->ready, task);
+	if (rt->trace != NULL)
+		evfut__trace(rt, EVFUT_TRACE_SPAWN, task, 0);
 }
 
 static void
@@ -253,19 +257,36 @@ check_lost_wakeup(struct evfut_runtime *rt, struct evfut_task *task)
 }
 #endif
 
+/* A remote wake is traced when the loop takes the task, just before. */
+static void
+trace_poll_begin(struct evfut_runtime *rt, struct evfut_task *task)
+{
+	if (task->flags & EVFUT__TASK_WOKEN_REMOTELY) {
+		task->flags &= ~EVFUT__TASK_WOKEN_REMOTELY;
+		evfut__trace(rt, EVFUT_TRACE_WAKE, task, 1);
+	}
+	evfut__trace(rt, EVFUT_TRACE_POLL_BEGIN, task, 0);
+}
+
 void
 evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task)
 {
 	struct evfut_waker waker = {task, &task_vtable};
 	struct evfut_context cx = {&waker, rt};
 	unsigned expected = EVFUT__TASK_RUNNING;
+	bool ready;
 
 	/* An exchange, not a store: it reads the wakers' fetch_or. */
 	__atomic_exchange_n(&task->state, EVFUT__TASK_RUNNING,
 	                    __ATOMIC_ACQ_REL);
 	rt->stats.polls++;
 	task->polls++;
-	if (task->future->poll(task->future, &cx) == EVFUT_READY) {
+	if (rt->trace != NULL)
+		trace_poll_begin(rt, task);
+	ready = task->future->poll(task->future, &cx) == EVFUT_READY;
+	if (rt->trace != NULL)
+		evfut__trace(rt, EVFUT_TRACE_POLL_END, task, ready);
+	if (ready) {
 		__atomic_store_n(&task->state, EVFUT__TASK_COMPLETE,
 		                 __ATOMIC_RELEASE);
 		rt->stats.tasks_completed++;

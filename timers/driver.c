@@ -36,6 +36,7 @@ evfut__timers_init(struct evfut__timers *t, struct event_base *base,
 	t->virtual_now = 0;
 	t->fired = 0;
 	t->arms = 0;
+	t->trace = NULL;
 	t->virtual_clock = clock == EVFUT_CLOCK_VIRTUAL;
 	switch (clock) {
 	case EVFUT_CLOCK_MONOTONIC:
@@ -114,6 +115,15 @@ evfut__timers_cancel(struct evfut__timers *t, struct evfut_timer_node *node)
 		evfut__timer_store_remove(&t->store, node);
 }
 
+static void
+trace_fire(struct evfut__timers *t, uint64_t deadline, uint64_t now)
+{
+	struct evfut_trace_record record = {
+	        EVFUT_TRACE_TIMER_FIRE, 0, NULL, 0, 0, deadline, now};
+
+	t->trace(&record, t->trace_arg);
+}
+
 /* Detaches up to FIRE_BATCH due timers, taking their wakers. */
 static unsigned
 detach_due(struct evfut__timers *t, uint64_t now,
@@ -127,6 +137,8 @@ detach_due(struct evfut__timers *t, uint64_t now,
 	       (node = evfut__timer_store_pop(&t->store, now)) != NULL) {
 		sleep = evfut_container_of(node, struct evfut_sleep, node);
 		sleep->flags |= EVFUT__SLEEP_FIRED;
+		if (t->trace != NULL)
+			trace_fire(t, node->deadline, now);
 		wakers[n++] = sleep->waker;
 		sleep->waker.data = NULL;
 		sleep->waker.vtable = NULL;

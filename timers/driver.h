@@ -19,7 +19,7 @@ struct event_base;
 
 /* evfut_sleep.flags */
 #define EVFUT__SLEEP_FIRED        1u /* the deadline passed */
-#define EVFUT__SLEEP_HAS_DEADLINE 2u /* deadline is set, duration unused */
+#define EVFUT__SLEEP_HAS_DEADLINE 2u /* node.deadline is absolute */
 
 struct evfut__timers {
 	struct evfut__timer_store store;
@@ -27,6 +27,8 @@ struct evfut__timers {
 	uint64_t armed; /* the source's deadline; UINT64_MAX: none */
 	bool virtual_clock;
 	uint64_t virtual_now;
+	evfut_trace_fn trace; /* the runtime's, or NULL */
+	void *trace_arg;
 	uint64_t fired; /* counters */
 	uint64_t arms;
 };

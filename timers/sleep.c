@@ -67,7 +67,8 @@ sleep_poll(struct evfut_future *self, struct evfut_context *cx)
 			complete(sleep, 0);
 			return EVFUT_READY;
 		}
-		rc = evfut__timers_arm(timers, &sleep->node, sleep->node.deadline);
+		rc = evfut__timers_arm(timers, &sleep->node,
+		                       sleep->node.deadline);
 		if (rc < 0) {
 			complete(sleep, rc);
 			return EVFUT_READY;

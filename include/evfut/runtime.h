@@ -72,8 +72,9 @@ struct evfut_stats {
  * evfut_runtime_destroy(); untouched on failure.
  * @param options borrowed; NULL for the defaults.
  * @return 0; -EINVAL if @p out is NULL or the options name no clock, or a
- * clock the system lacks; -ENOMEM if memory or the event_base
- * could not be had; -EMFILE or -ENFILE if no file descriptor was left. Any
+ * clock the system lacks; -ENOMEM if memory or the event_base could not be
+ * had (libevent reports no reason); -EMFILE or -ENFILE if no file
+ * descriptor was left for the eventfd or the timerfd. Any
  * thread.
  */
 EVFUT_API int evfut_runtime_create(struct evfut_runtime **out,
@@ -131,6 +132,41 @@ EVFUT_API struct event_base *evfut_runtime_event_base(struct evfut_runtime *rt);
  */
 EVFUT_API int evfut_runtime_stats(struct evfut_runtime *rt,
                                   struct evfut_stats *out);
+
+/** What a trace record describes. */
+enum evfut_trace_event {
+	EVFUT_TRACE_SPAWN,      /**< A task was spawned. */
+	EVFUT_TRACE_POLL_BEGIN, /**< A task's poll starts. */
+	EVFUT_TRACE_POLL_END,   /**< It returned; see ready. */
+	EVFUT_TRACE_WAKE,       /**< A task was put on the ready queue. */
+	EVFUT_TRACE_TIMER_FIRE, /**< A timer's deadline passed. */
+};
+
+/** One event of a runtime's life, handed to its trace function. */
+struct evfut_trace_record {
+	enum evfut_trace_event event; /**< What happened. */
+	uint32_t task;                /**< The task's id (not for timers). */
+	const char *where;            /**< Where the task was spawned. */
+	int ready;         /**< POLL_END: 1 when the future completed. */
+	int remote;        /**< WAKE: 1 when the wake came from another thread
+	                        (traced when the loop takes it off the remote queue).
+	                    */
+	uint64_t deadline; /**< TIMER_FIRE: the timer's deadline. */
+	uint64_t now;      /**< TIMER_FIRE: the clock when it fired. */
+};
+
+/** Receives trace records on the runtime's thread; must not re-enter it. */
+typedef void (*evfut_trace_fn)(const struct evfut_trace_record *record,
+                               void *arg);
+
+/**
+ * Has @p fn called with @p arg (borrowed) for every event of @p rt, from
+ * now on; NULL stops tracing. Costs one branch per event when off.
+ *
+ * @return 0; -EINVAL if @p rt is NULL. The runtime's thread.
+ */
+EVFUT_API int evfut_runtime_set_trace(struct evfut_runtime *rt,
+                                      evfut_trace_fn fn, void *arg);
 
 #ifdef __cplusplus
 }
