@@ -14,5 +14,7 @@
 #include "evfut/task.h"
 #include "evfut/runtime.h"
 #include "evfut/timer.h"
+#include "evfut/io.h"
+#include "evfut/signal.h"
 
 #endif /* EVFUT_H */

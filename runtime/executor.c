@@ -11,8 +11,8 @@
 _Thread_local struct evfut_runtime *evfut__current;
 
 /* Polls at most a budget of ready tasks, so that I/O is never starved. */
-static void
-drain(struct evfut_runtime *rt)
+void
+evfut__drain(struct evfut_runtime *rt)
 {
 	struct evfut_task *task;
 	unsigned n;
@@ -94,13 +94,13 @@ evfut_runtime_run(struct evfut_runtime *rt)
 	struct evfut_runtime *outer;
 	int rc;
 
-	if (rt == NULL)
+	if (rt == NULL || rt->borrowed)
 		return -EINVAL;
 	rc = enter(rt, &outer);
 	if (rc < 0)
 		return rc;
 	for (;;) {
-		drain(rt);
+		evfut__drain(rt);
 		if (rt->live == NULL)
 			break;
 		rc = loop_once(rt);
@@ -125,7 +125,7 @@ drive(struct evfut_runtime *rt, struct evfut_task *root)
 	int rc = 0;
 
 	while (rc == 0) {
-		drain(rt);
+		evfut__drain(rt);
 		if (complete(root))
 			break;
 		rc = loop_once(rt);
@@ -140,7 +140,8 @@ evfut_runtime_block_on(struct evfut_runtime *rt, struct evfut_future *future)
 	struct evfut_task *root;
 	int rc;
 
-	if (rt == NULL || future == NULL || future->poll == NULL)
+	if (rt == NULL || future == NULL || future->poll == NULL ||
+	    rt->borrowed)
 		return -EINVAL;
 	rc = enter(rt, &outer);
 	if (rc < 0)
@@ -158,4 +159,43 @@ evfut_runtime_block_on(struct evfut_runtime *rt, struct evfut_future *future)
 	}
 	leave(rt, outer);
 	return rc;
+}
+
+/*
+ * Borrowed base: the host's loop runs this event. When the budget runs out
+ * with work left, the drain continues from a zero timeout, which libevent
+ * runs after its next poll for I/O: re-activating the event here would run
+ * it again in the same pass and starve the host's I/O.
+ */
+static void
+on_drain(evutil_socket_t fd, short what, void *arg)
+{
+	static const struct timeval zero = {0, 0};
+	struct evfut_runtime *rt = arg;
+	struct evfut_runtime *outer = evfut__current;
+
+	(void)fd;
+	(void)what;
+	evfut__current = rt;
+	rt->draining = true;
+	rt->stats.loop_iterations++;
+	evfut__drain(rt);
+	rt->draining = false;
+	evfut__current = outer;
+	if (work_ready(rt))
+		event_add(rt->drain_event, &zero);
+}
+
+int
+evfut__drain_init(struct evfut_runtime *rt)
+{
+	rt->drain_event = event_new(rt->base, -1, 0, on_drain, rt);
+	return rt->drain_event != NULL ? 0 : -ENOMEM;
+}
+
+void
+evfut__drain_later(struct evfut_runtime *rt)
+{
+	if (!event_pending(rt->drain_event, EV_TIMEOUT, NULL))
+		event_active(rt->drain_event, EV_TIMEOUT, 1);
 }

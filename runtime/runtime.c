@@ -19,6 +19,7 @@ on_wakeup(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	evfut__wakeup_consume(&rt->remote.wakeup);
 	evfut__remote_take(&rt->remote, &rt->ready, rt->trace != NULL);
+	evfut__kick(rt);
 }
 
 static struct event_base *
@@ -55,16 +56,19 @@ evfut_runtime_create(struct evfut_runtime **out,
 	if (rc < 0)
 		goto fail_remote;
 	rc = -ENOMEM;
-	rt->base = new_base();
+	rt->borrowed = options != NULL && options->base != NULL;
+	rt->base = rt->borrowed ? options->base : new_base();
 	if (rt->base == NULL)
 		goto fail_base;
+	if (rt->borrowed && evfut__drain_init(rt) < 0)
+		goto fail_drain;
 	rt->wakeup_event = event_new(rt->base, rt->remote.wakeup.read_fd,
 	                             EV_READ | EV_PERSIST, on_wakeup, rt);
 	if (rt->wakeup_event == NULL)
 		goto fail_event;
 	if (event_add(rt->wakeup_event, NULL) < 0)
 		goto fail_add;
-	rc = evfut__timers_init(&rt->timers, rt->base,
+	rc = evfut__timers_init(&rt->timers, rt,
 	                        options != NULL ? options->clock
 	                                        : EVFUT_CLOCK_MONOTONIC);
 	if (rc < 0)
@@ -75,7 +79,11 @@ evfut_runtime_create(struct evfut_runtime **out,
 fail_add:
 	event_free(rt->wakeup_event);
 fail_event:
-	event_base_free(rt->base);
+	if (rt->drain_event != NULL)
+		event_free(rt->drain_event);
+fail_drain:
+	if (!rt->borrowed)
+		event_base_free(rt->base);
 fail_base:
 	pthread_mutex_destroy(&rt->remote.lock);
 	evfut__wakeup_close(&rt->remote.wakeup);
@@ -106,7 +114,10 @@ evfut_runtime_destroy(struct evfut_runtime *rt)
 	evfut__current = outer;
 	evfut__timers_finish(&rt->timers);
 	event_free(rt->wakeup_event);
-	event_base_free(rt->base);
+	if (rt->borrowed)
+		event_free(rt->drain_event);
+	else
+		event_base_free(rt->base);
 	pthread_mutex_lock(&rt->remote.lock);
 	rt->remote.closed = true;
 	evfut__wakeup_close(&rt->remote.wakeup);

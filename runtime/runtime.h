@@ -32,6 +32,9 @@ struct evfut_runtime {
 	struct event *wakeup_event; /* the remote queue's signal */
 	unsigned budget;
 	bool running;
+	bool borrowed;             /* the base is a host's */
+	bool draining;             /* in on_drain: no need to kick */
+	struct event *drain_event; /* borrowed: drains from the host's loop */
 	struct evfut__queue ready; /* local FIFO, the runtime's thread only */
 	struct evfut__remote remote;
 	struct evfut_task *live; /* tasks not finished, for shutdown */
@@ -55,5 +58,16 @@ void evfut__task_unref(struct evfut_task *task);
 int evfut__task_root(struct evfut_runtime *rt, struct evfut_future *future,
                      struct evfut_task **out);
 void evfut__runtime_free(struct evfut_runtime *rt);
+void evfut__drain(struct evfut_runtime *rt);
+void evfut__drain_later(struct evfut_runtime *rt);
+int evfut__drain_init(struct evfut_runtime *rt);
+
+/* In a borrowed base, nothing drains unless asked: ask on new work. */
+static inline void
+evfut__kick(struct evfut_runtime *rt)
+{
+	if (rt->borrowed && !rt->draining)
+		evfut__drain_later(rt);
+}
 
 #endif

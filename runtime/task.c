@@ -53,6 +53,7 @@ schedule(struct evfut_task *task)
 	if (evfut__current == rt) {
 		evfut__queue_push(&rt->ready, task);
 		rt->stats.wakes_local++;
+		evfut__kick(rt);
 		if (rt->trace != NULL)
 			evfut__trace(rt, EVFUT_TRACE_WAKE, task, 0);
 	} else {
@@ -157,6 +158,7 @@ task_launch(struct evfut_runtime *rt, struct evfut_task *task,
 	rt->allocated++;
 	rt->stats.tasks_spawned++;
 	evfut__queue_push(&rt->ready, task);
+	evfut__kick(rt);
 	if (rt->trace != NULL)
 		evfut__trace(rt, EVFUT_TRACE_SPAWN, task, 0);
 }

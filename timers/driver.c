@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "driver.h"
+#include "runtime.h"
 
 /* Wakers are woken in batches, each detached entirely before waking. */
 #define FIRE_BATCH 64
@@ -17,21 +18,26 @@ static void
 on_source_fire(int fd, short what, void *arg)
 {
 	struct evfut__timers *t = arg;
+	struct evfut_runtime *outer = evfut__current;
 
 	(void)fd;
 	(void)what;
 	evfut__timer_source_consume(&t->source);
 	t->armed = UINT64_MAX;
+	/* A host's loop may run this: wakes from here are local. */
+	evfut__current = t->runtime;
 	evfut__timers_fire(t, evfut__timers_now(t));
+	evfut__current = outer;
 }
 
 int
-evfut__timers_init(struct evfut__timers *t, struct event_base *base,
+evfut__timers_init(struct evfut__timers *t, struct evfut_runtime *rt,
                    enum evfut_clock clock)
 {
 	int clock_id;
 	int rc;
 
+	t->runtime = rt;
 	t->armed = UINT64_MAX;
 	t->virtual_now = 0;
 	t->fired = 0;
@@ -56,7 +62,7 @@ evfut__timers_init(struct evfut__timers *t, struct event_base *base,
 		return rc;
 	t->source.event = NULL;
 	if (!t->virtual_clock) {
-		rc = evfut__timer_source_open(&t->source, base, clock_id,
+		rc = evfut__timer_source_open(&t->source, rt->base, clock_id,
 		                              on_source_fire, t);
 		if (rc < 0)
 			evfut__timer_store_finish(&t->store);

@@ -15,13 +15,14 @@
 #include "source.h"
 #include "store.h"
 
-struct event_base;
+struct evfut_runtime;
 
 /* evfut_sleep.flags */
 #define EVFUT__SLEEP_FIRED        1u /* the deadline passed */
 #define EVFUT__SLEEP_HAS_DEADLINE 2u /* node.deadline is absolute */
 
 struct evfut__timers {
+	struct evfut_runtime *runtime;
 	struct evfut__timer_store store;
 	struct evfut__timer_source source; /* unused on the virtual clock */
 	uint64_t armed; /* the source's deadline; UINT64_MAX: none */
@@ -34,7 +35,7 @@ struct evfut__timers {
 };
 
 /* 0; -EINVAL (unknown clock); -ENOMEM, -EMFILE, -ENFILE. */
-int evfut__timers_init(struct evfut__timers *t, struct event_base *base,
+int evfut__timers_init(struct evfut__timers *t, struct evfut_runtime *rt,
                        enum evfut_clock clock);
 void evfut__timers_finish(struct evfut__timers *t);
 uint64_t evfut__timers_now(const struct evfut__timers *t);

@@ -39,6 +39,9 @@
 #define SLOTS  EVFUT__TIMER_WHEEL_SLOTS
 #define LEVELS EVFUT__TIMER_WHEEL_LEVELS
 
+/* next_deadline scans a slot of up to this many nodes for its minimum. */
+#define SCAN_MAX 8
+
 #define node_of(link)                                                          \
 	((struct evfut_timer_node *)(void *)((char *)(link)-offsetof(          \
 	        struct evfut_timer_node, u.wheel)))
@@ -149,22 +152,34 @@ cascade(struct evfut__timer_wheel *w, unsigned level, unsigned slot)
 	}
 }
 
-/* Cascades until the earliest slot is at level 0; returns it, or NULL. */
-static struct evfut_timer_link *
-settle(struct evfut__timer_wheel *w)
+/* The earliest non-empty slot: 0 if there is one, with its place. */
+static int
+earliest(const struct evfut__timer_wheel *w, unsigned *level, unsigned *slot)
 {
-	if (w->count == 0)
-		return NULL;
-	for (;;) {
-		unsigned level = 0;
+	unsigned l = 0;
 
-		while (w->occupied[level] == 0)
-			level++;
-		assert(level < LEVELS);
-		if (level == 0)
-			return &w->slots[lowest_bit(w->occupied[0])];
-		cascade(w, level, lowest_bit(w->occupied[level]));
-	}
+	if (w->count == 0)
+		return -1;
+	while (w->occupied[l] == 0)
+		l++;
+	assert(l < LEVELS);
+	*level = l;
+	*slot = lowest_bit(w->occupied[l]);
+	return 0;
+}
+
+/*
+ * Moves the cursor forward to @now, which is no later than any armed
+ * deadline. Every slot then holds the same nodes as if they had been
+ * placed from @now, since each slot's start is later than @now: the digits
+ * above a node's level are shared by elapsed and the slot start, hence by
+ * @now between them.
+ */
+static void
+catch_up(struct evfut__timer_wheel *w, uint64_t now)
+{
+	if (now > w->elapsed)
+		w->elapsed = now;
 }
 
 /* Moves elapsed back to @t, which is earlier than it. */
@@ -221,10 +236,11 @@ evfut__timer_wheel_insert(struct evfut__timer_wheel *w,
 {
 	if (n->u.wheel.next != NULL)
 		return -EINVAL;
-	/* An empty wheel can jump to any cursor; the deadline costs least. */
-	if (w->count == 0)
-		w->elapsed = deadline;
-	else if (deadline < w->elapsed)
+	/*
+	 * Only a deadline earlier than a time already given to pop can be
+	 * behind the cursor; the driver never arms one (it fires it instead).
+	 */
+	if (deadline < w->elapsed)
 		rewind_to(w, deadline);
 	n->deadline = deadline;
 	n->seq = w->next_seq++;
@@ -267,24 +283,57 @@ evfut__timer_wheel_armed(const struct evfut_timer_node *n)
 uint64_t
 evfut__timer_wheel_next_deadline(struct evfut__timer_wheel *w)
 {
-	struct evfut_timer_link *head = settle(w);
+	const struct evfut_timer_link *head, *l;
+	unsigned level, slot, k;
+	uint64_t min = UINT64_MAX;
 
-	return head != NULL ? node_of(head->next)->deadline : UINT64_MAX;
+	if (earliest(w, &level, &slot) < 0)
+		return UINT64_MAX;
+	head = &w->slots[level * SLOTS + slot];
+	if (level == 0)
+		return node_of(head->next)->deadline;
+	/*
+	 * A higher slot mixes deadlines. Few nodes are worth a scan for the
+	 * exact answer (then a timerfd fires once); more would make the call
+	 * O(n), so the slot's start, later than the cursor, is returned
+	 * instead: popping at it cascades the slot a level lower or more.
+	 */
+	for (l = head->next, k = 0; l != head; l = l->next, k++) {
+		if (k == SCAN_MAX)
+			return slot_start(w->elapsed, level, slot);
+		if (node_of(l)->deadline < min)
+			min = node_of(l)->deadline;
+	}
+	return min;
 }
 
 struct evfut_timer_node *
 evfut__timer_wheel_pop(struct evfut__timer_wheel *w, uint64_t now)
 {
-	struct evfut_timer_link *head = settle(w);
 	struct evfut_timer_node *n;
+	unsigned level, slot;
 
-	if (head == NULL)
-		return NULL;
-	n = node_of(head->next);
-	if (n->deadline > now)
-		return NULL;
-	evfut__timer_wheel_remove(w, n);
-	return n;
+	for (;;) {
+		if (earliest(w, &level, &slot) < 0) {
+			catch_up(w, now);
+			return NULL;
+		}
+		if (level == 0) {
+			n = node_of(w->slots[slot].next);
+			if (n->deadline > now) {
+				catch_up(w, now);
+				return NULL;
+			}
+			evfut__timer_wheel_remove(w, n);
+			return n;
+		}
+		/* The cursor never passes @now: a later arm would rewind. */
+		if (slot_start(w->elapsed, level, slot) > now) {
+			catch_up(w, now);
+			return NULL;
+		}
+		cascade(w, level, slot);
+	}
 }
 
 size_t

@@ -47,9 +47,16 @@
  * arm.
  */
 
+/* A heap entry: the node's deadline, cached beside it. */
+struct evfut__timer_heap_entry {
+	uint64_t deadline;
+	struct evfut_timer_node *node;
+};
+
 struct evfut__timer_heap {
 	/* private */
-	struct evfut_timer_node **nodes;
+	struct evfut__timer_heap_entry *entries; /* inside raw, line-aligned */
+	void *raw;                               /* what was allocated */
 	size_t count;
 	size_t capacity;
 	uint64_t next_seq;

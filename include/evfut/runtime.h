@@ -45,6 +45,16 @@ struct evfut_runtime_options {
 	unsigned budget;
 	/** The clock of the runtime's timers. */
 	enum evfut_clock clock;
+	/**
+	 * A host's event_base to borrow instead of creating one, or NULL.
+	 * The host keeps running its own loop (event_base_dispatch() or
+	 * event_base_loop()), which then drives the runtime too: the runtime
+	 * drains its ready queue from an event on that base, at most a budget
+	 * of polls per loop iteration, and evfut_runtime_run() and
+	 * evfut_runtime_block_on() are refused. The base must outlive the
+	 * runtime, which leaves it intact when destroyed.
+	 */
+	struct event_base *base;
 };
 
 /** Counters kept by every runtime; always on, read with evfut_runtime_stats().
@@ -62,6 +72,7 @@ struct evfut_stats {
 	uint64_t lost_wakeups;    /**< Reports of the lost-wakeup detector. */
 	uint64_t timers_fired;    /**< Timers whose deadline passed. */
 	uint64_t timer_arms;      /**< Re-arms of the timerfd (syscalls). */
+	uint64_t accept_backoffs; /**< Accepts delayed for want of fds. */
 };
 
 /**
@@ -94,8 +105,9 @@ EVFUT_API void evfut_runtime_destroy(struct evfut_runtime *rt);
 /**
  * Runs @p rt until no task is left.
  *
- * @return 0; -EINVAL if @p rt is NULL; -EDEADLK if called while @p rt is
- * already running on this thread (from a task or a libevent callback of the
+ * @return 0; -EINVAL if @p rt is NULL or borrows a host's base (the host's
+ * loop runs it); -EDEADLK if called while @p rt is already running on this
+ * thread (from a task or a libevent callback of the
  * same base); -EIO if libevent's loop failed. The thread that runs the
  * runtime is its thread until the call returns.
  */
@@ -108,11 +120,11 @@ EVFUT_API int evfut_runtime_run(struct evfut_runtime *rt);
  * @p future is borrowed: it is polled as the root task of this call, not
  * dropped, and on return holds its result in its own fields.
  *
- * @return 0 when the future completed; -EINVAL if @p rt or @p future is NULL
- * or the future has no poll function; -ENOMEM if the root task could not be
- * allocated (the future was not polled); -EDEADLK if called while @p rt is
- * already running (block_on from inside a task or callback of the same
- * runtime); -EIO if libevent's loop failed.
+ * @return 0 when the future completed; -EINVAL if @p rt or @p future is NULL,
+ * the future has no poll function, or @p rt borrows a host's base; -ENOMEM if
+ * the root task could not be allocated (the future was not polled); -EDEADLK if
+ * called while @p rt is already running (block_on from inside a task or
+ * callback of the same runtime); -EIO if libevent's loop failed.
  */
 EVFUT_API int evfut_runtime_block_on(struct evfut_runtime *rt,
                                      struct evfut_future *future);

@@ -1,0 +1,227 @@
+/*
+ * evfut/io.h: the reactor. A registration ties one file descriptor to the
+ * runtime's event_base with one persistent, edge-triggered libevent event.
+ * It caches readiness per direction (cleared only when an operation returns
+ * EAGAIN, so a socket that is already readable costs no loop iteration) and
+ * keeps the latest waker per direction: one reader and one writer at a
+ * time, like a socket in tokio.
+ *
+ * The I/O futures below (read, read_exact, write_all, accept, connect,
+ * UDP send/receive, readiness) complete with a byte count, a new file
+ * descriptor, 0 or a negative errno in their result field: 0 bytes is end
+ * of file; a reset peer is -ECONNRESET or -EPIPE; no call raises SIGPIPE.
+ */
+#ifndef EVFUT_IO_H
+#define EVFUT_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "common.h"
+#include "future.h"
+#include "waker.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct event;
+struct evfut_runtime;
+
+/** Readiness directions. */
+#define EVFUT_READABLE 1u /**< Data, a connection, end of file or error. */
+#define EVFUT_WRITABLE 2u /**< Room to write, a connection result. */
+
+/**
+ * A registration of one file descriptor; embed it where the descriptor
+ * lives (a connection struct). Every field is private.
+ *
+ * The registration must outlive the futures that use it: after
+ * evfut_io_deregister() they complete with -EBADF at their next poll, but
+ * they still read it.
+ */
+struct evfut_io {
+	/* private */
+	int fd;
+	unsigned ready;  /* EVFUT_READABLE | EVFUT_WRITABLE */
+	unsigned closed; /* deregistered */
+	struct event *event;
+	struct evfut_runtime *runtime;
+	struct evfut_waker waker[2]; /* the latest reader's and writer's */
+};
+
+/**
+ * Registers @p fd with @p rt and makes it non-blocking. @p io is retained
+ * until evfut_io_deregister() or evfut_io_close(); @p fd stays the
+ * caller's unless evfut_io_close() closes it.
+ *
+ * @return 0; -EINVAL if @p io or @p rt is NULL; -EBADF if @p fd is not an
+ * open descriptor; -ENOMEM if the event could not be allocated; -EPERM if
+ * the descriptor cannot be polled (a regular file). The runtime's thread.
+ */
+EVFUT_API int evfut_io_register(struct evfut_io *io, struct evfut_runtime *rt,
+                                int fd);
+
+/**
+ * Removes @p io from its runtime: the event is deleted, the stored wakers
+ * are woken (their futures then complete with -EBADF) and dropped. The
+ * descriptor is left open. NULL and a deregistered @p io are allowed.
+ */
+EVFUT_API void evfut_io_deregister(struct evfut_io *io);
+
+/**
+ * evfut_io_deregister(), then closes the descriptor.
+ *
+ * @return 0, or the negative errno of close(2). NULL is allowed (0).
+ */
+EVFUT_API int evfut_io_close(struct evfut_io *io);
+
+/** The descriptor of @p io, or -1 when it is deregistered. */
+EVFUT_API int evfut_io_fd(const struct evfut_io *io);
+
+/**
+ * For hand-written I/O futures: whether @p io is ready in @p direction
+ * (one of EVFUT_READABLE, EVFUT_WRITABLE). When it is not, the waker of
+ * @p cx is stored as the direction's latest waker.
+ *
+ * @return 1 when ready; 0 when not (the waker is stored); -EBADF when the
+ * registration was removed; -EINVAL for a bad argument.
+ */
+EVFUT_API int evfut_io_poll_ready(struct evfut_io *io, unsigned direction,
+                                  struct evfut_context *cx);
+
+/**
+ * For hand-written I/O futures: forgets the readiness of @p direction after
+ * an operation returned EAGAIN, so that the next evfut_io_poll_ready()
+ * waits for the next edge.
+ */
+EVFUT_API void evfut_io_clear_ready(struct evfut_io *io, unsigned direction);
+
+/** Shuts down part of a connection: SHUT_RD, SHUT_WR or SHUT_RDWR.
+ *  @return 0 or a negative errno of shutdown(2); -EBADF if deregistered. */
+EVFUT_API int evfut_io_shutdown(struct evfut_io *io, int how);
+
+/**
+ * An I/O operation in progress; see the evfut_*_init() calls below.
+ * Dropping a pending operation removes its waker from the registration, so
+ * its task is not woken for it.
+ */
+struct evfut_io_op {
+	/* public */
+	struct evfut_future base; /**< Poll and drop through this. */
+	/* read-only */
+	ssize_t result; /**< Bytes, the accepted fd, 0 or a negative errno. */
+	/* private */
+	struct evfut_io *io;
+	void *buf;
+	size_t len;
+	size_t done;
+	unsigned kind;
+	unsigned waiting; /* returned Pending: its waker is in the io */
+	struct sockaddr *addr;
+	socklen_t *addrlen;
+	socklen_t to_len;
+};
+
+/** Completes (result 0) once @p io is readable. */
+EVFUT_API void evfut_readable_init(struct evfut_io_op *op, struct evfut_io *io);
+/** Completes (result 0) once @p io is writable. */
+EVFUT_API void evfut_writable_init(struct evfut_io_op *op, struct evfut_io *io);
+/** Reads at most @p len bytes into @p buf (retained until completion);
+ *  result: bytes read, 0 at end of file, or a negative errno. */
+EVFUT_API void evfut_read_init(struct evfut_io_op *op, struct evfut_io *io,
+                               void *buf, size_t len);
+/** Reads exactly @p len bytes; result: @p len, or the bytes read before
+ *  end of file (fewer than @p len), or a negative errno. */
+EVFUT_API void evfut_read_exact_init(struct evfut_io_op *op,
+                                     struct evfut_io *io, void *buf,
+                                     size_t len);
+/** Writes all @p len bytes of @p buf (retained until completion); result:
+ *  @p len or a negative errno (-EPIPE, -ECONNRESET: the peer is gone). */
+EVFUT_API void evfut_write_all_init(struct evfut_io_op *op, struct evfut_io *io,
+                                    const void *buf, size_t len);
+/**
+ * Accepts a connection on the listening @p io; result: the new descriptor
+ * (non-blocking, close-on-exec, now owned by the caller) or a negative
+ * errno. @p addr and @p addrlen may be NULL. When the process is out of
+ * descriptors (EMFILE, ENFILE) or memory, the operation backs off instead
+ * of spinning: it waits, retries after a growing delay (1 ms up to 1 s),
+ * and the loop keeps serving everything else meanwhile.
+ */
+EVFUT_API void evfut_accept_init(struct evfut_io_op *op, struct evfut_io *io,
+                                 struct sockaddr *addr, socklen_t *addrlen);
+/** Completes the connection started by evfut_tcp_connect_start() or
+ *  evfut_unix_connect_start(); result: 0 or the negative SO_ERROR
+ *  (-ECONNREFUSED, -ETIMEDOUT, ...). */
+EVFUT_API void evfut_connect_init(struct evfut_io_op *op, struct evfut_io *io);
+/** Sends one datagram; result: bytes sent or a negative errno. */
+EVFUT_API void evfut_send_to_init(struct evfut_io_op *op, struct evfut_io *io,
+                                  const void *buf, size_t len,
+                                  const struct sockaddr *to, socklen_t to_len);
+/** Receives one datagram; result: its size or a negative errno. @p from and
+ *  @p from_len may be NULL. */
+EVFUT_API void evfut_recv_from_init(struct evfut_io_op *op, struct evfut_io *io,
+                                    void *buf, size_t len,
+                                    struct sockaddr *from, socklen_t *from_len);
+
+/** evfut_tcp_listen() flags. */
+#define EVFUT_REUSEPORT 1u /**< SO_REUSEPORT: one listener per runtime. */
+
+/**
+ * Creates a TCP listener on @p host (a numeric IPv4 or IPv6 address; NULL
+ * for 127.0.0.1) and @p port (0 for any), with SO_REUSEADDR, and registers
+ * it in @p io.
+ *
+ * @return 0; -EINVAL for a bad host or argument; the negative errno of
+ * socket/bind/listen (-EADDRINUSE, -EMFILE, ...); -ENOMEM. On failure no
+ * descriptor is left open.
+ */
+EVFUT_API int evfut_tcp_listen(struct evfut_io *io, struct evfut_runtime *rt,
+                               const char *host, uint16_t port, int backlog,
+                               unsigned flags);
+
+/** The local port of a bound socket, or a negative errno. */
+EVFUT_API int evfut_io_local_port(const struct evfut_io *io);
+
+/**
+ * Starts a non-blocking TCP connection to @p host:@p port (numeric
+ * address) and registers the new socket in @p io; await the result with
+ * evfut_connect_init().
+ *
+ * @return 0; -EINVAL for a bad address; a negative errno of socket or
+ * connect that is known at once.
+ */
+EVFUT_API int evfut_tcp_connect_start(struct evfut_io *io,
+                                      struct evfut_runtime *rt,
+                                      const char *host, uint16_t port);
+
+/** Sets TCP_NODELAY on (nonzero) or off. @return 0 or a negative errno. */
+EVFUT_API int evfut_tcp_set_nodelay(struct evfut_io *io, int on);
+
+/**
+ * Creates a UDP socket bound to @p host:@p port (numeric; NULL for
+ * 127.0.0.1; port 0 for any) and registers it in @p io.
+ *
+ * @return as evfut_tcp_listen().
+ */
+EVFUT_API int evfut_udp_bind(struct evfut_io *io, struct evfut_runtime *rt,
+                             const char *host, uint16_t port);
+
+/** A Unix-domain stream listener at @p path (which must not exist).
+ *  @return as evfut_tcp_listen(); -ENAMETOOLONG for a long path. */
+EVFUT_API int evfut_unix_listen(struct evfut_io *io, struct evfut_runtime *rt,
+                                const char *path, int backlog);
+
+/** Starts a Unix-domain stream connection to @p path; see
+ *  evfut_tcp_connect_start(). */
+EVFUT_API int evfut_unix_connect_start(struct evfut_io *io,
+                                       struct evfut_runtime *rt,
+                                       const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVFUT_IO_H */
