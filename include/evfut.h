@@ -12,6 +12,7 @@
 #include "evfut/waker.h"
 #include "evfut/future.h"
 #include "evfut/task.h"
+#include "evfut/handle.h"
 #include "evfut/runtime.h"
 #include "evfut/timer.h"
 #include "evfut/io.h"

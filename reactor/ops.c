@@ -10,6 +10,7 @@
 
 #include <event2/event.h>
 
+#include "evfut/handle.h"
 #include "evfut/io.h"
 
 #include "alloc.h"
@@ -160,6 +161,9 @@ op_poll(struct evfut_future *self, struct evfut_context *cx)
 	ssize_t n;
 	int ready;
 
+	/* An always-ready socket must not hold the executor. */
+	if (!evfut_coop_proceed(cx))
+		return EVFUT_PENDING;
 	for (;;) {
 		ready = evfut_io_poll_ready(op->io, direction, cx);
 		op->waiting = ready == 0;

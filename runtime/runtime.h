@@ -24,8 +24,11 @@ struct event_base;
 #define EVFUT__TASK_COMPLETE 4u
 
 /* Task flags. */
-#define EVFUT__TASK_OWNS_FUTURE    1u /* drop the future when finished */
-#define EVFUT__TASK_WOKEN_REMOTELY 2u /* for the trace: a remote wake */
+#define EVFUT__TASK_OWNS_FUTURE    1u  /* drop the future when finished */
+#define EVFUT__TASK_WOKEN_REMOTELY 2u  /* for the trace: a remote wake */
+#define EVFUT__TASK_JOINABLE       4u  /* a join waker follows the header */
+#define EVFUT__TASK_ABORTED        8u  /* drop the future, do not poll */
+#define EVFUT__TASK_CANCELLED      16u /* finished without completing */
 
 struct evfut_runtime {
 	struct event_base *base;
@@ -42,6 +45,7 @@ struct evfut_runtime {
 	uint64_t freed_local;    /* ... those released on its thread */
 	uint32_t next_id;
 	struct evfut__timers timers;
+	unsigned coop;        /* budget left to the task being polled */
 	evfut_trace_fn trace; /* NULL unless tracing */
 	void *trace_arg;
 	struct evfut_stats stats; /* wakes_remote lives in remote */

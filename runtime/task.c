@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "evfut/handle.h"
+
 #include "alloc.h"
 #include "runtime.h"
 
@@ -30,10 +32,21 @@ static const struct evfut_waker_vtable task_vtable = {
         task_drop,
 };
 
-/* Where the future copy starts inside an allocated task. */
-#define TASK_FUTURE_OFFSET                                                     \
-	((sizeof(struct evfut_task) + alignof(max_align_t) - 1) /              \
-	 alignof(max_align_t) * alignof(max_align_t))
+#define ALIGN_UP(n)                                                            \
+	(((n) + alignof(max_align_t) - 1) / alignof(max_align_t) *             \
+	 alignof(max_align_t))
+
+/* Where the future copy starts inside an allocated task; a joinable task
+ * keeps the waker of its join between the header and the future. */
+#define TASK_FUTURE_OFFSET ALIGN_UP(sizeof(struct evfut_task))
+#define JOINABLE_FUTURE_OFFSET                                                 \
+	ALIGN_UP(sizeof(struct evfut_task) + sizeof(struct evfut_waker))
+
+static struct evfut_waker *
+join_waker(struct evfut_task *task)
+{
+	return (struct evfut_waker *)(void *)(task + 1);
+}
 
 static struct evfut_waker
 task_clone(const void *data)
@@ -169,23 +182,66 @@ free_task(struct evfut_task *task)
 	evfut__free(task);
 }
 
-int
-evfut_task_spawn_at(struct evfut_runtime *rt, const struct evfut_future *future,
-                    size_t size, const char *where)
+/* Copies @future into a new task with its future at @offset. */
+static int
+spawn_copy(struct evfut_runtime *rt, const struct evfut_future *future,
+           size_t size, size_t offset, struct evfut_task **out)
 {
 	struct evfut_task *task;
 	struct evfut_future *copy;
 
 	if (rt == NULL || future == NULL || future->poll == NULL ||
-	    size < sizeof(*future) || size > SIZE_MAX - TASK_FUTURE_OFFSET)
+	    size < sizeof(*future) || size > SIZE_MAX - offset)
 		return -EINVAL;
-	task = evfut__malloc(TASK_FUTURE_OFFSET + size);
+	task = evfut__malloc(offset + size);
 	if (task == NULL)
 		return -ENOMEM;
-	copy = (struct evfut_future *)((char *)task + TASK_FUTURE_OFFSET);
+	copy = (struct evfut_future *)((char *)task + offset);
 	memcpy(copy, future, size);
 	task->flags = EVFUT__TASK_OWNS_FUTURE;
-	task_launch(rt, task, copy, free_task, where);
+	*out = task;
+	return 0;
+}
+
+int
+evfut_task_spawn_at(struct evfut_runtime *rt, const struct evfut_future *future,
+                    size_t size, const char *where)
+{
+	struct evfut_task *task;
+	int rc = spawn_copy(rt, future, size, TASK_FUTURE_OFFSET, &task);
+
+	if (rc == 0)
+		task_launch(rt, task,
+		            (struct evfut_future *)((char *)task +
+		                                    TASK_FUTURE_OFFSET),
+		            free_task, where);
+	return rc;
+}
+
+int
+evfut_task_spawn_joinable_at(struct evfut_runtime *rt,
+                             const struct evfut_future *future, size_t size,
+                             const char *where,
+                             struct evfut_join_handle *handle)
+{
+	struct evfut_task *task;
+	int rc;
+
+	if (handle == NULL)
+		return -EINVAL;
+	rc = spawn_copy(rt, future, size, JOINABLE_FUTURE_OFFSET, &task);
+	if (rc < 0)
+		return rc;
+	task->flags |= EVFUT__TASK_JOINABLE;
+	join_waker(task)->data = NULL;
+	join_waker(task)->vtable = NULL;
+	task_launch(
+	        rt, task,
+	        (struct evfut_future *)((char *)task + JOINABLE_FUTURE_OFFSET),
+	        free_task, where);
+	task->refs++; /* the handle's */
+	task->holders++;
+	handle->task = task;
 	return 0;
 }
 
@@ -226,6 +282,8 @@ task_finish(struct evfut_runtime *rt, struct evfut_task *task)
 	live_unlink(rt, task);
 	if (task->flags & EVFUT__TASK_OWNS_FUTURE)
 		evfut_future_drop(task->future);
+	if (task->flags & EVFUT__TASK_JOINABLE)
+		evfut_waker_wake(join_waker(task));
 	evfut__task_unref(task);
 }
 
@@ -281,6 +339,11 @@ evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task)
 	/* An exchange, not a store: it reads the wakers' fetch_or. */
 	__atomic_exchange_n(&task->state, EVFUT__TASK_RUNNING,
 	                    __ATOMIC_ACQ_REL);
+	if (task->flags & EVFUT__TASK_ABORTED) {
+		evfut__task_cancel(rt, task);
+		return;
+	}
+	rt->coop = EVFUT_COOP_BUDGET;
 	rt->stats.polls++;
 	task->polls++;
 	if (rt->trace != NULL)
@@ -293,6 +356,11 @@ evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task)
 		                 __ATOMIC_RELEASE);
 		rt->stats.tasks_completed++;
 		task_finish(rt, task);
+		return;
+	}
+	if (task->flags & EVFUT__TASK_ABORTED) {
+		/* Aborted by its own poll: finish now, not at the next one. */
+		evfut__task_cancel(rt, task);
 		return;
 	}
 	if (__atomic_compare_exchange_n(&task->state, &expected, 0, false,
@@ -310,6 +378,129 @@ void
 evfut__task_cancel(struct evfut_runtime *rt, struct evfut_task *task)
 {
 	__atomic_store_n(&task->state, EVFUT__TASK_COMPLETE, __ATOMIC_RELEASE);
+	task->flags |= EVFUT__TASK_CANCELLED;
 	rt->stats.tasks_cancelled++;
 	task_finish(rt, task);
+}
+
+static bool
+finished(const struct evfut_task *task)
+{
+	return __atomic_load_n(&task->state, __ATOMIC_ACQUIRE) &
+	       EVFUT__TASK_COMPLETE;
+}
+
+/* Marks @task aborted and has the executor take it: at once when idle. */
+static void
+abort_task(struct evfut_task *task)
+{
+	if (finished(task) || (task->flags & EVFUT__TASK_ABORTED))
+		return;
+	task->flags |= EVFUT__TASK_ABORTED;
+	task_wake_by_ref(task);
+}
+
+void
+evfut_task_abort(struct evfut_join_handle *handle)
+{
+	if (handle != NULL && handle->task != NULL)
+		abort_task(handle->task);
+}
+
+void
+evfut_task_detach(struct evfut_join_handle *handle)
+{
+	struct evfut_task *task;
+
+	if (handle == NULL || handle->task == NULL)
+		return;
+	task = handle->task;
+	handle->task = NULL;
+	task->holders--;
+	evfut__task_unref(task);
+}
+
+int
+evfut_task_finished(const struct evfut_join_handle *handle)
+{
+	return handle != NULL && handle->task != NULL && finished(handle->task);
+}
+
+int
+evfut_runtime_shutdown(struct evfut_runtime *rt)
+{
+	struct evfut_task *task;
+
+	if (rt == NULL)
+		return -EINVAL;
+	for (task = rt->live; task != NULL; task = task->live_next) {
+		if (task->flags & EVFUT__TASK_OWNS_FUTURE)
+			abort_task(task);
+	}
+	return 0;
+}
+
+int
+evfut_coop_proceed(struct evfut_context *cx)
+{
+	struct evfut_runtime *rt = cx->runtime;
+
+	if (rt == NULL || evfut__current != rt)
+		return 1;
+	if (rt->coop > 0) {
+		rt->coop--;
+		return 1;
+	}
+	evfut_waker_wake_by_ref(cx->waker);
+	return 0;
+}
+
+static enum evfut_poll
+join_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	struct evfut_task_join *join =
+	        evfut_container_of(self, struct evfut_task_join, base);
+	struct evfut_task *task = join->handle.task;
+
+	if (task == NULL) {
+		join->result = -EINVAL;
+		return EVFUT_READY;
+	}
+	if (!finished(task)) {
+		evfut_waker_store(join_waker(task), cx->waker);
+		return EVFUT_PENDING;
+	}
+	join->result = task->flags & EVFUT__TASK_CANCELLED ? -ECANCELED : 0;
+	return EVFUT_READY;
+}
+
+static void
+join_drop(struct evfut_future *self)
+{
+	struct evfut_task_join *join =
+	        evfut_container_of(self, struct evfut_task_join, base);
+
+	if (join->handle.task != NULL && !finished(join->handle.task))
+		evfut_waker_drop(join_waker(join->handle.task));
+	evfut_task_detach(&join->handle);
+}
+
+void
+evfut_task_join_init(struct evfut_task_join *join,
+                     struct evfut_join_handle *handle)
+{
+	join->base.poll = join_poll;
+	join->base.drop = join_drop;
+	join->result = 0;
+	join->handle.task = handle != NULL ? handle->task : NULL;
+	if (handle != NULL)
+		handle->task = NULL;
+}
+
+const struct evfut_future *
+evfut_task_join_output(const struct evfut_task_join *join)
+{
+	if (join == NULL || join->handle.task == NULL)
+		return NULL;
+	return join->handle.task->future;
 }

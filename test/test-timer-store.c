@@ -327,6 +327,81 @@ START_TEST(test_timer_store_next_deadline_reaches_exact_after_each_call)
 }
 END_TEST
 
+/* ---- next ---- */
+
+/*
+ * A thousand timers in one coarse slot of a wheel (ms apart, ties every
+ * 7th), so that its next_deadline must give lower bounds: followed as the
+ * driver follows them, they still lead to every deadline in order.
+ */
+START_TEST(test_timer_store_lower_bounds_converge_to_each_deadline)
+{
+	enum { N = 1000 };
+	static struct evfut_timer_node nodes[N];
+	uint64_t x = 42, last = 0, last_seq = 0;
+	int rounds = 0;
+
+	memset(nodes, 0, sizeof(nodes));
+	start(_i, BOOT);
+	for (int k = 0; k < N; k++) {
+		uint64_t ms = k % 7 == 0 ? 3 : xorshift64(&x) % 900;
+
+		arm(&nodes[k], BOOT + 10 * SEC + ms * MS + ms % 3);
+	}
+	for (int k = 0; k < N; k++) {
+		uint64_t want = UINT64_MAX;
+		struct evfut_timer_node *n;
+
+		for (int j = 0; j < N; j++) {
+			if (d->armed(&nodes[j]) && nodes[j].deadline < want)
+				want = nodes[j].deadline;
+		}
+		rounds += expect_next(want);
+		n = pop_following_next();
+		ck_assert_uint_eq(n->deadline, want);
+		if (k > 0 && n->deadline == last)
+			ck_assert_uint_gt(n->seq, last_seq);
+		last = n->deadline;
+		last_seq = n->seq;
+	}
+	expect_next(UINT64_MAX);
+	/* The wheel did take the lower-bound path; the heap never does. */
+	if (max_rounds() == 0)
+		ck_assert_int_eq(rounds, 0);
+	else
+		ck_assert_int_gt(rounds, 0);
+	stop();
+}
+END_TEST
+
+/*
+ * After pop(t) found nothing due, the next answer is later than t, so a
+ * timerfd armed at it cannot spin.
+ */
+START_TEST(test_timer_store_after_empty_pop_next_is_later)
+{
+	enum { N = 500 };
+	static struct evfut_timer_node nodes[N];
+	uint64_t x = 7, now = BOOT;
+
+	memset(nodes, 0, sizeof(nodes));
+	start(_i, BOOT);
+	for (int k = 0; k < N; k++)
+		arm(&nodes[k], BOOT + 1 + xorshift64(&x) % (5 * SEC));
+	while (d->count(&store) > 0) {
+		uint64_t v;
+
+		while (d->pop(&store, now) != NULL)
+			;
+		v = d->next_deadline(&store);
+		ck_assert_uint_gt(v, now);
+		/* A timerfd fires at v, or a little late. */
+		now = v + xorshift64(&x) % 3 * (xorshift64(&x) % 5000);
+	}
+	stop();
+}
+END_TEST
+
 /* ---- fifo ---- */
 
 START_TEST(test_timer_store_equal_deadlines_pop_in_arm_order)
@@ -870,6 +945,65 @@ START_TEST(test_timer_store_matches_sorted_array_model)
 }
 END_TEST
 
+/*
+ * The driver's loop on a virtual clock: timers armed strictly after now
+ * (near, far, days ahead), cancels, and the clock jumping to next_deadline,
+ * then firing what is due. Every timer fires with the clock exactly at its
+ * deadline, in (deadline, seq) order, however many answers it took.
+ */
+START_TEST(test_timer_store_virtual_clock_fires_each_timer_on_time)
+{
+	enum { NODES = 2000, STEPS = 200000 };
+	static struct evfut_timer_node nodes[NODES];
+	static struct evfut_timer_node *v[NODES];
+	struct model m = {v, 0};
+	uint64_t x = 4242, now = BOOT, fired = 0;
+
+	memset(nodes, 0, sizeof(nodes));
+	start(_i, now);
+	for (int step = 0; step < STEPS; step++) {
+		uint64_t r = xorshift64(&x);
+		struct evfut_timer_node *t = &nodes[(r >> 16) % NODES];
+		struct evfut_timer_node *got;
+		uint64_t ahead = (r >> 24) % 4 == 0   ? (r >> 30) % 200
+		                 : (r >> 24) % 4 == 1 ? (r >> 30) % (40 * DAY)
+		                                      : (r >> 30) % (3 * SEC);
+
+		switch (r % 4) {
+		case 0: /* Arm, as sleep does: strictly after now. */
+			if (d->armed(t))
+				break;
+			ck_assert_int_eq(d->insert(&store, t, now + 1 + ahead),
+			                 0);
+			model_insert(&m, t);
+			break;
+		case 1: /* Cancel. */
+			if (!d->armed(t))
+				break;
+			model_remove(&m, t);
+			d->remove(&store, t);
+			break;
+		default: /* Jump to the next answer and fire what is due. */
+			if (m.n == 0)
+				break;
+			now = d->next_deadline(&store);
+			ck_assert_uint_le(now, m.v[0]->deadline);
+			while ((got = d->pop(&store, now)) != NULL) {
+				ck_assert_ptr_eq(got, m.v[0]);
+				ck_assert_uint_eq(got->deadline, now);
+				model_remove(&m, got);
+				fired++;
+			}
+			ck_assert_uint_gt(d->next_deadline(&store), now);
+			break;
+		}
+		ck_assert_uint_eq(d->count(&store), m.n);
+	}
+	ck_assert_uint_gt(fired, STEPS / 20);
+	stop();
+}
+END_TEST
+
 static TCase *
 tcase(Suite *s, const char *name, int timeout)
 {
@@ -893,6 +1027,11 @@ timer_store_suite(void)
 	ADD(tc, test_timer_store_empty_store_pops_nothing);
 	ADD(tc, test_timer_store_past_deadlines_pop_first);
 	ADD(tc, test_timer_store_next_deadline_reaches_exact_after_each_call);
+
+	tc = tcase(s, "next", 60);
+	ADD(tc, test_timer_store_lower_bounds_converge_to_each_deadline);
+	ADD(tc, test_timer_store_after_empty_pop_next_is_later);
+	ADD(tc, test_timer_store_virtual_clock_fires_each_timer_on_time);
 
 	tc = tcase(s, "fifo", 10);
 	ADD(tc, test_timer_store_equal_deadlines_pop_in_arm_order);
