@@ -6,6 +6,7 @@ lines aside) is
 
     <!-- snippet: examples/FILE.c MARKER -->
 
+Paths are relative to the page; the project's README.md is checked too.
 The block's body must be byte-identical to the lines strictly between the
 two lines of FILE.c that hold the comment /* [MARKER] */. A C block with no
 such tag is an error too: code in the docs comes from compiled files.
@@ -69,7 +70,9 @@ def blocks(text):
 def check(docs):
     errors = []
     count = 0
-    for md in sorted(docs.glob("*.md")):
+    readme = docs.parent / "README.md"
+    pages = sorted(docs.glob("*.md")) + ([readme] if readme.exists() else [])
+    for md in pages:
         for line, tag, lang, body in blocks(md.read_text(encoding="utf-8")):
             where = f"{md.name}:{line}"
             if body is None:
@@ -80,7 +83,7 @@ def check(docs):
                     errors.append(f"{where}: C block without a snippet tag")
                 continue
             source, marker, _ = tag
-            expected, err = region(docs / source, marker)
+            expected, err = region(md.parent / source, marker)
             if err:
                 errors.append(f"{where}: {err}")
             elif body != expected:
