@@ -12,7 +12,9 @@
  * store_cancel: a window of W live timers, each armed 10 s ahead of a
  *   virtual now that moves 1 us an operation; N times arm a new one, cancel
  *   the oldest, and ask for the next deadline, as the driver does when it
- *   cancels its head and must re-arm the timerfd.
+ *   cancels its head and must re-arm the timerfd. When now reaches the
+ *   answer (a lower bound, for the wheel), pop at now, as the timerfd
+ *   firing there would; nothing is due.
  * store_fire: arm N timers uniform in [1, 1000] ms, then advance the clock
  *   in 1 ms steps, popping everything due and asking for the next deadline
  *   once a step; the time is per timer, arm and pop together.
@@ -23,11 +25,18 @@
  *   iteration, and S short timers re-armed [0, 50) ms ahead each time they
  *   fire; the clock moves 2 us an iteration; the driver asks for the next
  *   deadline each iteration. Per iteration.
- * store_rewind: the wheel's worst case. W timers just after a 2^36 ns
- *   boundary, where the wheel's cursor parks; an iteration arms a timer 1 ns
- *   before the boundary and cancels it, asking for the next deadline after
- *   each. Every arm rewinds the wheel and every cancel cascades all W
- *   timers again; the heap does not care.
+ * store_rewind: the old wheel's worst case. W timers just after a 2^36 ns
+ *   boundary, where a wheel whose cursor ran ahead to the head parked it;
+ *   an iteration arms a timer 1 ns before the boundary and cancels it,
+ *   asking for the next deadline after each. The old wheel rewound on every
+ *   arm and cascaded all W timers again on every cancel; the wheel whose
+ *   cursor stays at the last pop's now does not, and the heap never cared.
+ * store_past: what is left of it, which the driver never does (sleep
+ *   completes a deadline that has passed instead of arming it): the same W
+ *   timers, the clock at the boundary (popped there once), and an iteration
+ *   arms a timer 1 ns before the boundary, in the past, then pops at the
+ *   boundary, which fires it. Every such arm rewinds the wheel across the
+ *   boundary, and the pop cascades the W timers again.
  *
  * Each figure is the median of RUNS runs. Nodes live in one array allocated
  * before the clock starts, as they would live inside futures.
@@ -72,7 +81,7 @@ xorshift64(uint64_t *x)
  */
 #define CANCEL_WORKLOAD(d, s, nodes)                                           \
 	do {                                                                   \
-		uint64_t now = BOOT, t0, sum = 0;                              \
+		uint64_t now = BOOT, t0, sum = 0, next;                        \
 		memset(nodes, 0, (W + 1) * sizeof(*nodes));                    \
 		if (evfut__timer_##d##_init(&s, now) < 0)                      \
 			return 0;                                              \
@@ -88,7 +97,11 @@ xorshift64(uint64_t *x)
 			                              now + 10 * SEC) < 0)     \
 				return 0;                                      \
 			evfut__timer_##d##_remove(&s, oldest);                 \
-			sum += evfut__timer_##d##_next_deadline(&s);           \
+			next = evfut__timer_##d##_next_deadline(&s);           \
+			if (next <= now &&                                     \
+			    evfut__timer_##d##_pop(&s, now) != NULL)           \
+				return 0;                                      \
+			sum += next;                                           \
 		}                                                              \
 		t0 = clock_ns() - t0;                                          \
 		evfut__timer_##d##_finish(&s);                                 \
@@ -181,6 +194,30 @@ enum { S = 1000, MIXED_N = 1000000, REWIND_N = 20000 };
 		return sum != 0 ? t0 : 0;                                      \
 	} while (0)
 
+#define PAST_WORKLOAD(d, s, nodes)                                             \
+	do {                                                                   \
+		uint64_t edge = ((BOOT >> 36) + 1) << 36, t0, popped = 0;      \
+		memset(nodes, 0, (W + 1) * sizeof(*nodes));                    \
+		if (evfut__timer_##d##_init(&s, BOOT) < 0)                     \
+			return 0;                                              \
+		for (int k = 0; k < W; k++)                                    \
+			evfut__timer_##d##_insert(&s, &nodes[k], edge + k);    \
+		if (evfut__timer_##d##_pop(&s, edge) != &nodes[0])             \
+			return 0;                                              \
+		t0 = clock_ns();                                               \
+		for (int i = 0; i < REWIND_N; i++) {                           \
+			if (evfut__timer_##d##_insert(&s, &nodes[W],           \
+			                              edge - 1) < 0)           \
+				return 0;                                      \
+			while (evfut__timer_##d##_pop(&s, edge) != NULL)       \
+				popped++;                                      \
+			(void)evfut__timer_##d##_next_deadline(&s);            \
+		}                                                              \
+		t0 = clock_ns() - t0;                                          \
+		evfut__timer_##d##_finish(&s);                                 \
+		return popped == REWIND_N ? t0 : 0;                            \
+	} while (0)
+
 static struct evfut__timer_heap heap;
 static struct evfut__timer_wheel wheel;
 
@@ -230,6 +267,18 @@ static uint64_t
 rewind_wheel(struct evfut_timer_node *nodes)
 {
 	REWIND_WORKLOAD(wheel, wheel, nodes);
+}
+
+static uint64_t
+past_heap(struct evfut_timer_node *nodes)
+{
+	PAST_WORKLOAD(heap, heap, nodes);
+}
+
+static uint64_t
+past_wheel(struct evfut_timer_node *nodes)
+{
+	PAST_WORKLOAD(wheel, wheel, nodes);
 }
 
 static int
@@ -287,6 +336,8 @@ main(void)
 	rc |= report("store_mixed", "wheel", mixed_wheel, nodes, MIXED_N);
 	rc |= report("store_rewind", "heap", rewind_heap, nodes, REWIND_N);
 	rc |= report("store_rewind", "wheel", rewind_wheel, nodes, REWIND_N);
+	rc |= report("store_past", "heap", past_heap, nodes, REWIND_N);
+	rc |= report("store_past", "wheel", past_wheel, nodes, REWIND_N);
 	free(nodes);
 	return rc == 0 ? 0 : 1;
 }

@@ -293,6 +293,42 @@ START_TEST(test_timer_store_past_deadlines_pop_first)
 }
 END_TEST
 
+START_TEST(test_timer_store_many_past_deadlines_keep_order_and_cancel)
+{
+	struct evfut_timer_node a = {0}, b = {0}, p[6] = {{0}};
+	const uint64_t now = BOOT + 10 * SEC;
+
+	start(_i, BOOT);
+	arm(&a, now - 1);
+	arm(&b, now + SEC);
+	ck_assert_ptr_eq(d->pop(&store, now), &a);
+	/* All behind the last pop's now, armed out of order, with ties. */
+	arm(&p[0], BOOT + 5 * SEC);
+	arm(&p[1], BOOT + 3 * SEC);
+	arm(&p[2], BOOT + 5 * SEC);
+	arm(&p[3], now - 1);
+	arm(&p[4], BOOT + 3 * SEC);
+	arm(&p[5], 0);
+	cancel(&p[5]);
+	cancel(&p[1]);
+	expect_next(BOOT + 3 * SEC);
+	cancel(&p[3]);
+	expect_pop(&p[4]);
+	expect_pop(&p[0]);
+	ck_assert_ptr_eq(d->pop(&store, now), &p[2]);
+	/* The last past node leaves by cancel; the store still works. */
+	arm(&p[3], now - 1);
+	cancel(&p[3]);
+	ck_assert_ptr_null(d->pop(&store, now));
+	expect_next(now + SEC);
+	arm(&p[3], now - 2);
+	expect_pop(&p[3]);
+	expect_pop(&b);
+	ck_assert_uint_eq(d->count(&store), 0);
+	stop();
+}
+END_TEST
+
 START_TEST(test_timer_store_next_deadline_reaches_exact_after_each_call)
 {
 	struct evfut_timer_node n[6] = {0};
@@ -969,15 +1005,16 @@ START_TEST(test_timer_store_virtual_clock_fires_each_timer_on_time)
 		                 : (r >> 24) % 4 == 1 ? (r >> 30) % (40 * DAY)
 		                                      : (r >> 30) % (3 * SEC);
 
-		switch (r % 4) {
-		case 0: /* Arm, as sleep does: strictly after now. */
+		switch (r % 5) {
+		case 0:
+		case 1: /* Arm, as sleep does: strictly after now. */
 			if (d->armed(t))
 				break;
 			ck_assert_int_eq(d->insert(&store, t, now + 1 + ahead),
 			                 0);
 			model_insert(&m, t);
 			break;
-		case 1: /* Cancel. */
+		case 2: /* Cancel. */
 			if (!d->armed(t))
 				break;
 			model_remove(&m, t);
@@ -1026,6 +1063,7 @@ timer_store_suite(void)
 	ADD(tc, test_timer_store_pops_in_deadline_order);
 	ADD(tc, test_timer_store_empty_store_pops_nothing);
 	ADD(tc, test_timer_store_past_deadlines_pop_first);
+	ADD(tc, test_timer_store_many_past_deadlines_keep_order_and_cancel);
 	ADD(tc, test_timer_store_next_deadline_reaches_exact_after_each_call);
 
 	tc = tcase(s, "next", 60);

@@ -14,20 +14,27 @@
  *
  * A level-0 slot holds one deadline (1 ns), and nodes enter each list in arm
  * order and leave it in list order, so equal deadlines stay FIFO and the
- * head of the lowest level-0 slot is exactly the next deadline. Reaching it
- * "cascades" the earliest higher slot: elapsed moves to the slot's start and
- * its nodes are re-placed one level or more lower. Each node cascades at
- * most once a level, so reaching a timer costs O(levels), unless a rewind
- * (below) sends it back up.
+ * head of the lowest level-0 slot is exactly the next deadline. Reaching a
+ * higher slot "cascades" it: elapsed moves to the slot's start and its
+ * nodes are re-placed one level or more lower. Each node cascades at most
+ * once a level, so reaching a timer costs O(levels).
  *
- * A deadline earlier than elapsed (already past, or earlier than a head the
- * cursor has run to) rewinds the wheel: only the nodes below the level of
- * the highest differing digit are misplaced then, and they all belong in one
- * slot of that level, so whole lists are spliced there (at most 64 a level)
- * and elapsed moves back. The cost comes when that slot cascades again: it
- * is the number of timers in the block of the highest differing digit, few
- * when the new deadline is close to the head, but all of them when the
- * head sits just after a high boundary and the new deadline just before it.
+ * The cursor only moves in pop, and never past the now given to it: a
+ * cursor run ahead to the head (as this wheel once did, in next_deadline)
+ * makes every arm between now and the head a rewind, which sent the timers
+ * near the head back up to be cascaded again, O(n) an arm in the worst
+ * case. So next_deadline does not cascade: when the earliest slot is above
+ * level 0 and holds more than SCAN_MAX nodes, it answers with the slot's
+ * start, a lower bound later than the cursor. The driver's timerfd fires
+ * there, pop at that time cascades the slot, and the next answer comes
+ * from a lower level: exact within levels - 1 rounds, a few at most in
+ * practice, since the slots near now are fine ones.
+ *
+ * A deadline earlier than the cursor (earlier than a now already given to
+ * pop, which the driver never arms: sleep completes it instead) goes to a
+ * separate overdue list sorted by (deadline, seq), every entry of which is
+ * earlier than all the wheel. Arming one costs O(overdue timers later than
+ * it), usually none; the wheel's other timers are not disturbed.
  */
 #include <assert.h>
 #include <errno.h>
@@ -109,17 +116,6 @@ append(struct evfut_timer_link *head, struct evfut_timer_link *l)
 	head->prev = l;
 }
 
-/* Moves all of @from's list to the end of @to's. */
-static void
-splice(struct evfut_timer_link *to, struct evfut_timer_link *from)
-{
-	from->next->prev = to->prev;
-	to->prev->next = from->next;
-	from->prev->next = to;
-	to->prev = from->prev;
-	from->next = from->prev = from;
-}
-
 static void
 place(struct evfut__timer_wheel *w, struct evfut_timer_node *n)
 {
@@ -182,32 +178,19 @@ catch_up(struct evfut__timer_wheel *w, uint64_t now)
 		w->elapsed = now;
 }
 
-/* Moves elapsed back to @t, which is earlier than it. */
+/*
+ * Files @n, whose deadline is earlier than the cursor, in the overdue list,
+ * kept in (deadline, seq) order. The walk starts at the tail, where a
+ * deadline armed after the others (the usual order) stops at once.
+ */
 static void
-rewind_to(struct evfut__timer_wheel *w, uint64_t t)
+file_overdue(struct evfut__timer_wheel *w, struct evfut_timer_node *n)
 {
-	unsigned top = level_for(w->elapsed, t);
-	unsigned slot = digit(w->elapsed, top);
-	struct evfut_timer_link *to = &w->slots[top * SLOTS + slot];
+	struct evfut_timer_link *at = w->overdue.prev;
 
-	/*
-	 * Nodes at levels below @top share elapsed's digit at @top, which @t
-	 * does not; nodes at @top and above keep their place. Above level 0
-	 * the target slot is empty, since a node there would differ from
-	 * elapsed lower down; at level 0 nothing moves.
-	 */
-	assert(top == 0 || to->next == to);
-	for (unsigned level = 0; level < top; level++) {
-		while (w->occupied[level] != 0) {
-			unsigned s = lowest_bit(w->occupied[level]);
-
-			w->occupied[level] &= w->occupied[level] - 1;
-			splice(to, &w->slots[level * SLOTS + s]);
-		}
-	}
-	if (top > 0 && to->next != to)
-		w->occupied[top] |= UINT64_C(1) << slot;
-	w->elapsed = t;
+	while (at != &w->overdue && node_of(at)->deadline > n->deadline)
+		at = at->prev;
+	append(at->next, &n->u.wheel);
 }
 
 int
@@ -216,6 +199,7 @@ evfut__timer_wheel_init(struct evfut__timer_wheel *w, uint64_t now)
 	w->elapsed = now;
 	w->next_seq = 0;
 	w->count = 0;
+	w->overdue.next = w->overdue.prev = &w->overdue;
 	for (unsigned level = 0; level < LEVELS; level++)
 		w->occupied[level] = 0;
 	for (unsigned i = 0; i < LEVELS * SLOTS; i++)
@@ -236,15 +220,16 @@ evfut__timer_wheel_insert(struct evfut__timer_wheel *w,
 {
 	if (n->u.wheel.next != NULL)
 		return -EINVAL;
+	n->deadline = deadline;
+	n->seq = w->next_seq++;
 	/*
 	 * Only a deadline earlier than a time already given to pop can be
 	 * behind the cursor; the driver never arms one (it fires it instead).
 	 */
 	if (deadline < w->elapsed)
-		rewind_to(w, deadline);
-	n->deadline = deadline;
-	n->seq = w->next_seq++;
-	place(w, n);
+		file_overdue(w, n);
+	else
+		place(w, n);
 	w->count++;
 	return 0;
 }
@@ -262,9 +247,10 @@ evfut__timer_wheel_remove(struct evfut__timer_wheel *w,
 	next->prev = prev;
 	/*
 	 * Both neighbours are the same link only when the list is now empty,
-	 * and then that link is the slot's head, whose index names the bit.
+	 * and then that link is the list's head: a slot's, whose index names
+	 * the bit, or the overdue list's.
 	 */
-	if (prev == next) {
+	if (prev == next && prev != &w->overdue) {
 		size_t i = (size_t)(prev - w->slots);
 
 		assert(i < LEVELS * SLOTS);
@@ -287,6 +273,8 @@ evfut__timer_wheel_next_deadline(struct evfut__timer_wheel *w)
 	unsigned level, slot, k;
 	uint64_t min = UINT64_MAX;
 
+	if (w->overdue.next != &w->overdue)
+		return node_of(w->overdue.next)->deadline;
 	if (earliest(w, &level, &slot) < 0)
 		return UINT64_MAX;
 	head = &w->slots[level * SLOTS + slot];
@@ -313,6 +301,14 @@ evfut__timer_wheel_pop(struct evfut__timer_wheel *w, uint64_t now)
 	struct evfut_timer_node *n;
 	unsigned level, slot;
 
+	/* Overdue nodes are earlier than the cursor, hence than the rest. */
+	if (w->overdue.next != &w->overdue) {
+		n = node_of(w->overdue.next);
+		if (n->deadline > now)
+			return NULL;
+		evfut__timer_wheel_remove(w, n);
+		return n;
+	}
 	for (;;) {
 		if (earliest(w, &level, &slot) < 0) {
 			catch_up(w, now);
@@ -327,7 +323,7 @@ evfut__timer_wheel_pop(struct evfut__timer_wheel *w, uint64_t now)
 			evfut__timer_wheel_remove(w, n);
 			return n;
 		}
-		/* The cursor never passes @now: a later arm would rewind. */
+		/* The cursor never passes @now, so arming after now is O(1). */
 		if (slot_start(w->elapsed, level, slot) > now) {
 			catch_up(w, now);
 			return NULL;

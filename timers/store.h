@@ -11,19 +11,20 @@
  * distinct names) so that the test and the benchmark can run them side by
  * side:
  *
- * - evfut__timer_heap_*: a 4-ary min-heap of node pointers. O(log n) arm,
- *   cancel and pop, O(1) next_deadline; its pointer array (8 bytes a timer)
+ * - evfut__timer_heap_*: a 4-ary min-heap of {deadline, node} entries (the
+ *   deadline cached beside the pointer, as in libev). O(log n) arm, cancel
+ *   and pop, O(1) next_deadline, always exact; its array (16 bytes a timer)
  *   grows by doubling, the only allocation.
  * - evfut__timer_wheel_*: a hierarchical timing wheel of 11 levels of 64
  *   slots at 1 ns resolution, covering the whole uint64_t range without
- *   wrapping. O(1) arm and cancel, and O(levels) a timer to reach it when
- *   it pops, except that arming earlier than the wheel's cursor makes the
- *   timers near the head cascade again. Allocates nothing at all, but the
- *   store itself is about 11 KiB.
+ *   wrapping. O(1) arm and cancel, O(1) next_deadline (a lower bound when
+ *   the earliest timers share a coarse slot, see below), and O(levels) a
+ *   timer to reach it. Its cursor never runs past the now given to pop.
+ *   Allocates nothing at all, but the store itself is about 11 KiB.
  *
  * The build picks one with EVFUT_TIMER_STORE_HEAP or EVFUT_TIMER_STORE_WHEEL;
  * the generic evfut__timer_store_* names below map to it. Without either,
- * the heap is chosen: see the comment at the selection below for why.
+ * the wheel is chosen: see the comment at the selection below for why.
  *
  * Deadlines are nanoseconds on the runtime's clock (CLOCK_MONOTONIC, or a
  * virtual clock in tests). None of these calls is
@@ -68,9 +69,10 @@ struct evfut__timer_heap {
 
 struct evfut__timer_wheel {
 	/* private */
-	uint64_t elapsed; /* no armed deadline is earlier than this */
+	uint64_t elapsed; /* the cursor: at most the latest now given to pop */
 	uint64_t next_seq;
 	size_t count;
+	struct evfut_timer_link overdue; /* deadlines < elapsed, in order */
 	uint64_t occupied[EVFUT__TIMER_WHEEL_LEVELS];
 	struct evfut_timer_link
 	        slots[EVFUT__TIMER_WHEEL_LEVELS * EVFUT__TIMER_WHEEL_SLOTS];
@@ -80,7 +82,8 @@ struct evfut__timer_wheel {
  * The contract is the same for both designs; it is written once, for the
  * heap.
  *
- * init: @now is the current time; it only seeds the wheel's cursor.
+ * init: @now is the current time; it only seeds the wheel's cursor (an
+ * earlier one is correct, but places the first timers in coarser slots).
  * @return 0, or -ENOMEM (the heap allocates its first array here, so that
  * the common case of a few timers never allocates on arm).
  *
@@ -88,7 +91,9 @@ struct evfut__timer_wheel {
  * store are not touched and must not be given to it again.
  *
  * insert: arms @n (borrowed until it is popped or removed) at @deadline,
- * which may be in the past: it then pops before every later deadline.
+ * which may be in the past: it then pops before every later deadline (the
+ * wheel keeps deadlines earlier than the last pop's now in a sorted list:
+ * O(1) when armed in order, O(such timers) at worst; the driver arms none).
  * @return 0; -EINVAL if @n is already armed; -ENOMEM if the heap could not
  * grow. On error nothing changed.
  *
@@ -96,8 +101,23 @@ struct evfut__timer_wheel {
  *
  * node_armed: nonzero while @n sits in a store.
  *
- * next_deadline: the earliest armed deadline, exactly, or UINT64_MAX when
- * the store is empty. The wheel may move its cursor, hence non-const.
+ * next_deadline: UINT64_MAX when the store is empty; else the earliest
+ * armed deadline, or a lower bound of it. The heap is always exact. The
+ * wheel is exact when the earliest timer sits in its finest level or in a
+ * slot of a few timers, and otherwise answers with the start of that
+ * slot, so that no call has to sort the timers of a coarse slot. A caller
+ * that waits for the answer and pops at it converges:
+ *  - a node that pop(a) returns, for an answer a, has deadline a exactly
+ *    (a is no later than any deadline);
+ *  - if pop(t) returned NULL and nothing with a deadline <= t was armed
+ *    since, the next answer is later than t, so a timer armed at it never
+ *    fires twice at the same time;
+ *  - each pop at a lower bound moves the earliest timer a level down, so
+ *    the exact deadline comes within EVFUT__TIMER_WHEEL_LEVELS - 1 lower
+ *    bounds (in practice one or two: the slots near now are fine).
+ * So the driver's timerfd may fire early and find nothing due, then is
+ * re-armed later; a virtual clock that jumps to the answer may take a few
+ * jumps, never one past a deadline. Non-const for the wheel's sake.
  *
  * pop: detaches and returns the earliest node if its deadline is <= @now,
  * else NULL. The node reads as not armed afterwards.
@@ -129,32 +149,38 @@ struct evfut_timer_node *evfut__timer_wheel_pop(struct evfut__timer_wheel *w,
 size_t evfut__timer_wheel_count(const struct evfut__timer_wheel *w);
 
 /*
- * The heap is the default, by measurement (bench/bench-timer-store.c, -O2):
- * the wheel is 2 to 3.5 times faster in the common shapes (about 18 vs 42
- * ns to arm and cancel among 10,000 timers, 150 vs 350 ns a timer to arm
- * and fire a million), but a cursor that runs ahead to the head makes its
- * worst case O(n) an operation: arming just before a high digit boundary
- * the head sits behind costs ~30 us among 10,000 timers, where the heap
- * stays at ~25 ns. A few tens of ns are small beside a poll and a timerfd
- * re-arm; an operation that grows with the number of timers is not. The
- * heap is also 32 bytes when idle, against the wheel's 11 KiB. Build with
- * EVFUT_TIMER_STORE_WHEEL to get the wheel, which never fails to arm.
+ * The wheel is the default, by measurement (bench/bench-timer-store.c,
+ * -O2, ns an operation, heap / wheel): store_cancel (arm + cancel + next
+ * among 10,000) 28 / 9; store_fire (arm and fire a million, per timer)
+ * 375 / 195; store_mixed (a server's resets and short timers) 17 / 11;
+ * store_rewind (arming just before a high digit boundary the head sits
+ * behind) 31 / 14; store_past (arming behind the last pop's now) 33 / 6.
+ * The wheel also costs nothing a timer, where the heap's array costs 16
+ * bytes (up to 32 just after doubling), which matters at a million idle
+ * timers. The wheel's worst cases are gone: its cursor used to run ahead
+ * to the head in next_deadline, so an arm between now and the head
+ * rewound it and cascaded the timers near the head again (~30 us an arm
+ * among 10,000); now the cursor stops at pop's now and next_deadline may
+ * answer with a lower bound, at the price of a spurious timerfd wake-up
+ * now and then. Against it: the store is 11 KiB even when idle (the heap:
+ * 40 bytes and a 1 KiB array), once per runtime. Build with
+ * EVFUT_TIMER_STORE_HEAP for a store whose next_deadline is always exact.
  */
 #if defined(EVFUT_TIMER_STORE_HEAP) && defined(EVFUT_TIMER_STORE_WHEEL)
 #error "define at most one of EVFUT_TIMER_STORE_HEAP, EVFUT_TIMER_STORE_WHEEL"
 #endif
 #if !defined(EVFUT_TIMER_STORE_HEAP) && !defined(EVFUT_TIMER_STORE_WHEEL)
-#define EVFUT_TIMER_STORE_HEAP 1
+#define EVFUT_TIMER_STORE_WHEEL 1
 #endif
 
-#ifdef EVFUT_TIMER_STORE_WHEEL
-#define EVFUT__TIMER_STORE_IMPL  struct evfut__timer_wheel
-#define EVFUT__TIMER_STORE(verb) evfut__timer_wheel_##verb
-#define EVFUT__TIMER_STORE_NAME  "wheel"
-#else
+#ifdef EVFUT_TIMER_STORE_HEAP
 #define EVFUT__TIMER_STORE_IMPL  struct evfut__timer_heap
 #define EVFUT__TIMER_STORE(verb) evfut__timer_heap_##verb
 #define EVFUT__TIMER_STORE_NAME  "heap"
+#else
+#define EVFUT__TIMER_STORE_IMPL  struct evfut__timer_wheel
+#define EVFUT__TIMER_STORE(verb) evfut__timer_wheel_##verb
+#define EVFUT__TIMER_STORE_NAME  "wheel"
 #endif
 
 /* A complete type, embedded in the runtime. */
