@@ -19,6 +19,7 @@ evfut__drain(struct evfut_runtime *rt)
 
 	if (evfut__remote_pending(&rt->remote))
 		evfut__remote_take(&rt->remote, &rt->ready, rt->trace != NULL);
+	evfut__timers_start_pass(&rt->timers);
 	for (n = 0; n < rt->budget; n++) {
 		task = evfut__queue_pop(&rt->ready);
 		if (task == NULL)

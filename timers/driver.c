@@ -26,7 +26,8 @@ on_source_fire(int fd, short what, void *arg)
 	t->armed = UINT64_MAX;
 	/* A host's loop may run this: wakes from here are local. */
 	evfut__current = t->runtime;
-	evfut__timers_fire(t, evfut__timers_now(t));
+	evfut__timers_start_pass(t);
+	evfut__timers_fire(t, t->pass_now);
 	evfut__current = outer;
 }
 
@@ -44,6 +45,7 @@ evfut__timers_init(struct evfut__timers *t, struct evfut_runtime *rt,
 	t->arms = 0;
 	t->trace = NULL;
 	t->virtual_clock = clock == EVFUT_CLOCK_VIRTUAL;
+	t->pass_now = 0;
 	switch (clock) {
 	case EVFUT_CLOCK_MONOTONIC:
 	case EVFUT_CLOCK_VIRTUAL:
@@ -57,7 +59,9 @@ evfut__timers_init(struct evfut__timers *t, struct evfut_runtime *rt,
 	default:
 		return -EINVAL;
 	}
-	rc = evfut__timer_store_init(&t->store, 0);
+	t->source.clock_id = clock_id;
+	evfut__timers_start_pass(t);
+	rc = evfut__timer_store_init(&t->store, t->pass_now);
 	if (rc < 0)
 		return rc;
 	t->source.event = NULL;

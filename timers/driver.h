@@ -28,6 +28,7 @@ struct evfut__timers {
 	uint64_t armed; /* the source's deadline; UINT64_MAX: none */
 	bool virtual_clock;
 	uint64_t virtual_now;
+	uint64_t pass_now;    /* the clock at the start of this executor pass */
 	evfut_trace_fn trace; /* the runtime's, or NULL */
 	void *trace_arg;
 	uint64_t fired; /* counters */
@@ -39,6 +40,24 @@ int evfut__timers_init(struct evfut__timers *t, struct evfut_runtime *rt,
                        enum evfut_clock clock);
 void evfut__timers_finish(struct evfut__timers *t);
 uint64_t evfut__timers_now(const struct evfut__timers *t);
+
+/*
+ * Durations start from the clock read once per executor pass, as libuv's
+ * uv_now() does: arming a timer then costs no clock read. A deadline so
+ * computed is at most one pass early relative to the poll, never fires
+ * before itself, and keeps every timer armed in one pass in order.
+ */
+static inline void
+evfut__timers_start_pass(struct evfut__timers *t)
+{
+	t->pass_now = evfut__timers_now(t);
+}
+
+static inline uint64_t
+evfut__timers_pass_now(const struct evfut__timers *t)
+{
+	return t->virtual_clock ? t->virtual_now : t->pass_now;
+}
 /* Arms @node at @deadline: 0, -ENOMEM (nothing changed). */
 int evfut__timers_arm(struct evfut__timers *t, struct evfut_timer_node *node,
                       uint64_t deadline);

@@ -57,7 +57,7 @@ sleep_poll(struct evfut_future *self, struct evfut_context *cx)
 	}
 	if (!evfut__timer_node_armed(&sleep->node)) {
 		timers = &cx->runtime->timers;
-		now = evfut__timers_now(timers);
+		now = evfut__timers_pass_now(timers);
 		if (!(sleep->flags & EVFUT__SLEEP_HAS_DEADLINE)) {
 			sleep->node.deadline =
 			        saturating_add(now, sleep->node.deadline);
@@ -111,7 +111,7 @@ evfut_sleep_reset(struct evfut_sleep *sleep, evfut_nsec deadline)
 	if (sleep->runtime == NULL)
 		return 0; /* armed by the first poll */
 	timers = &sleep->runtime->timers;
-	if (deadline <= evfut__timers_now(timers)) {
+	if (deadline <= evfut__timers_pass_now(timers)) {
 		/* Due already: let the task poll and complete. */
 		evfut_waker_wake_by_ref(&sleep->waker);
 		return 0;
