@@ -23,7 +23,7 @@ void
 evfut__remote_push(struct evfut__remote *remote, struct evfut_task *task)
 {
 	pthread_mutex_lock(&remote->lock);
-	if (!remote->closed) {
+	if (!remote->stopped) {
 		bool was_empty = remote->queue.head == NULL;
 
 		task->next = NULL;

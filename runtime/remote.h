@@ -19,7 +19,8 @@ struct evfut__remote {
 	pthread_mutex_t lock;
 	struct evfut__queue queue; /* head also read without the lock */
 	struct evfut__wakeup wakeup;
-	bool closed;     /* the runtime is destroyed: push nothing */
+	bool stopped;    /* being destroyed: push nothing */
+	bool closed;     /* destroyed: the last release frees it */
 	uint64_t pushes; /* the counters below are under the lock */
 	uint64_t signals;
 	uint64_t freed; /* tasks released off the runtime's thread */

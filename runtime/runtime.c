@@ -107,6 +107,18 @@ evfut_runtime_destroy(struct evfut_runtime *rt)
 
 	if (rt == NULL)
 		return;
+	/*
+	 * Queue nothing from now on: a drop function may wake a task that is
+	 * cancelled or freed already, and another thread may be waking one.
+	 */
+	pthread_mutex_lock(&rt->remote.lock);
+	rt->remote.stopped = true;
+	rt->remote.queue.head = NULL;
+	rt->remote.queue.tail = NULL;
+	pthread_mutex_unlock(&rt->remote.lock);
+	rt->stopped = true;
+	rt->ready.head = NULL;
+	rt->ready.tail = NULL;
 	/* Releases during the cancellation below are on this thread. */
 	evfut__current = rt;
 	while (rt->live != NULL)

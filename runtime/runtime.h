@@ -36,6 +36,7 @@ struct evfut_runtime {
 	unsigned budget;
 	bool running;
 	bool borrowed;             /* the base is a host's */
+	bool stopped;              /* being destroyed: queue nothing */
 	bool draining;             /* in on_drain: no need to kick */
 	struct event *drain_event; /* borrowed: drains from the host's loop */
 	struct evfut__queue ready; /* local FIFO, the runtime's thread only */

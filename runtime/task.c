@@ -64,6 +64,8 @@ schedule(struct evfut_task *task)
 	struct evfut_runtime *rt = task->runtime;
 
 	if (evfut__current == rt) {
+		if (rt->stopped)
+			return;
 		evfut__queue_push(&rt->ready, task);
 		rt->stats.wakes_local++;
 		evfut__kick(rt);

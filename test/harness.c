@@ -2,8 +2,11 @@
  * The test harness; see harness.h.
  */
 #include <dirent.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "harness.h"
@@ -254,4 +257,106 @@ void
 harness_alloc_restore(void)
 {
 	ck_assert_int_eq(evfut_allocator_set(NULL), 0);
+}
+
+/* The quarantine allocator. */
+
+#define POISON 0xa5
+
+/* Placed before each block; a union keeps the block max-aligned. */
+union block_header {
+	struct {
+		size_t size;
+		union block_header *next_freed;
+	} h;
+	max_align_t align;
+};
+
+static pthread_mutex_t quarantine_lock = PTHREAD_MUTEX_INITIALIZER;
+static union block_header *quarantine;
+
+static void *
+quarantine_malloc(size_t size)
+{
+	union block_header *b;
+
+	if (size > SIZE_MAX - sizeof(*b))
+		return NULL;
+	b = malloc(sizeof(*b) + size);
+	if (b == NULL)
+		return NULL;
+	b->h.size = size;
+	b->h.next_freed = NULL;
+	return b + 1;
+}
+
+static void
+quarantine_free(void *ptr)
+{
+	union block_header *b;
+
+	if (ptr == NULL)
+		return;
+	b = (union block_header *)ptr - 1;
+	memset(ptr, POISON, b->h.size);
+	pthread_mutex_lock(&quarantine_lock);
+	b->h.next_freed = quarantine;
+	quarantine = b;
+	pthread_mutex_unlock(&quarantine_lock);
+}
+
+static void *
+quarantine_realloc(void *ptr, size_t size)
+{
+	union block_header *old;
+	void *moved;
+
+	if (ptr == NULL)
+		return quarantine_malloc(size);
+	old = (union block_header *)ptr - 1;
+	moved = quarantine_malloc(size);
+	if (moved == NULL)
+		return NULL;
+	memcpy(moved, ptr, old->h.size < size ? old->h.size : size);
+	quarantine_free(ptr);
+	return moved;
+}
+
+void
+harness_alloc_quarantine_begin(void)
+{
+	static const struct evfut_allocator q = {
+	        quarantine_malloc,
+	        quarantine_realloc,
+	        quarantine_free,
+	};
+
+	ck_assert_int_eq(evfut_allocator_set(&q), 0);
+}
+
+long
+harness_alloc_quarantine_end(void)
+{
+	union block_header *b, *next;
+	long dirty = 0;
+	size_t i;
+
+	harness_alloc_restore();
+	pthread_mutex_lock(&quarantine_lock);
+	b = quarantine;
+	quarantine = NULL;
+	pthread_mutex_unlock(&quarantine_lock);
+	for (; b != NULL; b = next) {
+		const unsigned char *bytes = (const unsigned char *)(b + 1);
+
+		next = b->h.next_freed;
+		for (i = 0; i < b->h.size; i++) {
+			if (bytes[i] != POISON) {
+				dirty++;
+				break;
+			}
+		}
+		free(b);
+	}
+	return dirty;
 }

@@ -79,4 +79,17 @@ long harness_alloc_live(void);
 /* evfut_allocator_set(NULL). */
 void harness_alloc_restore(void);
 
+/*
+ * A quarantine allocator, to catch writes into freed memory without a
+ * sanitizer: freed blocks are filled with a pattern and kept until
+ * harness_alloc_quarantine_end(), which checks the pattern, really frees
+ * them and restores the default allocator. Every evfut object made while it
+ * is installed must be gone before the end (create the runtime after the
+ * begin and destroy it before the end).
+ *
+ * @return (end) the number of freed blocks written to after their free.
+ */
+void harness_alloc_quarantine_begin(void);
+long harness_alloc_quarantine_end(void);
+
 #endif

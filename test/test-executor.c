@@ -528,9 +528,10 @@ START_TEST(test_executor_million_tasks_complete)
 }
 END_TEST
 
-#define VICTIMS_SPAWNED  50
-#define VICTIMS_EMBEDDED 8
-#define VICTIMS          (4 * VICTIMS_SPAWNED + VICTIMS_EMBEDDED)
+#define VICTIMS_SPAWNED   50
+#define VICTIMS_FORGETFUL 4
+#define VICTIMS_EMBEDDED  8
+#define VICTIMS           (3 * VICTIMS_SPAWNED + VICTIMS_FORGETFUL + VICTIMS_EMBEDDED)
 
 static int victim_polls[VICTIMS];
 static int victim_drops[VICTIMS];
@@ -630,7 +631,7 @@ START_TEST(test_executor_destroy_frees_live_tasks)
 	memset(victim_drops, 0, sizeof(victim_drops));
 	/* Pending tasks: polled once by the block_on below. */
 	spawn_victims(rt, &id, VICTIMS_SPAWNED, victim_poll);
-	spawn_victims(rt, &id, VICTIMS_SPAWNED, forgetful_poll);
+	spawn_victims(rt, &id, VICTIMS_FORGETFUL, forgetful_poll);
 	start_victims(rt, &id, 0, VICTIMS_EMBEDDED / 2);
 	polled = id;
 	ck_assert_int_eq(evfut_runtime_block_on(rt, &ready), 0);
@@ -650,6 +651,84 @@ START_TEST(test_executor_destroy_frees_live_tasks)
 		ck_assert_int_eq(victim_drops[i], 1);
 	for (i = 0; i < VICTIMS_EMBEDDED; i++)
 		ck_assert_int_eq(embedded[i].releases, 1);
+	/* Stale pointers to the runtime would hide a leak of it from LSan. */
+	memset(embedded, 0, sizeof(embedded));
+}
+END_TEST
+
+/*
+ * destroy: a drop function that wakes another task while
+ * evfut_runtime_destroy() cancels (a channel's sender waking its receiver,
+ * a cancelled task waking its joiner).
+ */
+
+static struct evfut_waker receiver_waker;
+static int closer_drops;
+
+/* The receiver: keeps its waker where the closer finds it. */
+static enum evfut_poll
+receiver_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	(void)self;
+	evfut_waker_store(&receiver_waker, cx->waker);
+	return EVFUT_PENDING;
+}
+
+struct closer {
+	struct evfut_future base;
+	struct evfut_waker own;
+};
+
+static enum evfut_poll
+closer_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	struct closer *c = evfut_container_of(self, struct closer, base);
+
+	evfut_waker_store(&c->own, cx->waker);
+	return EVFUT_PENDING;
+}
+
+/* Closing wakes the receiver, so that it would see the end. */
+static void
+closer_drop(struct evfut_future *self)
+{
+	struct closer *c = evfut_container_of(self, struct closer, base);
+
+	closer_drops++;
+	evfut_waker_wake(&receiver_waker);
+	evfut_waker_drop(&c->own);
+}
+
+/*
+ * Regression: evfut_runtime_destroy() once freed cancelled tasks still
+ * linked in the ready queue, and a wake from a drop function (here
+ * closer_drop()) then wrote into the freed task. The quarantine allocator
+ * sees any write to a freed block, in every build.
+ */
+START_TEST(test_executor_destroy_survives_wakes_from_drop)
+{
+	struct evfut_runtime *rt = NULL;
+	struct evfut_future receiver = EVFUT_FUTURE_INIT(receiver_poll, NULL);
+	struct closer closer = {EVFUT_FUTURE_INIT(closer_poll, closer_drop),
+	                        EVFUT_WAKER_EMPTY};
+	struct evfut_future ready = EVFUT_FUTURE_INIT(ready_poll, NULL);
+	struct evfut_future never = EVFUT_FUTURE_INIT(ready_poll, NULL);
+
+	closer_drops = 0;
+	/* Its own runtime, so that every block it frees is checked. */
+	harness_alloc_quarantine_begin();
+	ck_assert_int_eq(evfut_runtime_create(&rt, NULL), 0);
+	ck_assert_int_eq(evfut_task_spawn(rt, &receiver, sizeof(receiver)), 0);
+	ck_assert_int_eq(evfut_task_spawn(rt, &closer.base, sizeof(closer)), 0);
+	ck_assert_int_eq(evfut_runtime_block_on(rt, &ready), 0);
+	ck_assert(!evfut_waker_is_empty(&receiver_waker));
+	/* Queued, never polled; the newest, so destroy cancels it first. */
+	ck_assert_int_eq(evfut_task_spawn(rt, &never, sizeof(never)), 0);
+	ck_assert_uint_eq(harness_stats(rt).tasks_live, 3);
+	evfut_runtime_destroy(rt);
+	ck_assert_int_eq(closer_drops, 1);
+	ck_assert(evfut_waker_is_empty(&receiver_waker));
+	ck_assert_int_eq(harness_alloc_quarantine_end(), 0);
 }
 END_TEST
 
@@ -967,6 +1046,11 @@ executor_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_executor_million_tasks_complete);
 	tcase_add_test(tc, test_executor_destroy_frees_live_tasks);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("destroy");
+	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
+	tcase_add_test(tc, test_executor_destroy_survives_wakes_from_drop);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

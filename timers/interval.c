@@ -34,14 +34,18 @@ add(evfut_nsec a, evfut_nsec b)
 	return a > EVFUT_NEVER - b ? EVFUT_NEVER : a + b;
 }
 
+/* A tick seen later than this after it was due counts as missed, as in
+ * tokio: below it, the wake-up's own delay would shift the schedule. */
+#define MISSED_AFTER (5 * EVFUT_MSEC)
+
 /* The tick after @scheduled, seen at @now. */
 static evfut_nsec
-next_tick(const struct evfut_interval *iv, evfut_nsec scheduled, evfut_nsec now)
+next_tick(const struct evfut_interval *iv, evfut_nsec scheduled,
+          evfut_nsec now)
 {
-	evfut_nsec next = add(scheduled, iv->period);
-
-	if (next > now || iv->missed == EVFUT_MISSED_BURST)
-		return next;
+	if (now <= add(scheduled, MISSED_AFTER) ||
+	    iv->missed == EVFUT_MISSED_BURST)
+		return add(scheduled, iv->period);
 	if (iv->missed == EVFUT_MISSED_DELAY)
 		return add(now, iv->period);
 	/* Skip: the first tick of the original schedule after now. */

@@ -67,14 +67,18 @@ sleep_poll(struct evfut_future *self, struct evfut_context *cx)
 			complete(sleep, 0);
 			return EVFUT_READY;
 		}
+		sleep->runtime = cx->runtime;
+		/* Never: nothing to arm, whatever the clock does. */
+		if (sleep->node.deadline == EVFUT_NEVER)
+			goto store;
 		rc = evfut__timers_arm(timers, &sleep->node,
 		                       sleep->node.deadline);
 		if (rc < 0) {
 			complete(sleep, rc);
 			return EVFUT_READY;
 		}
-		sleep->runtime = cx->runtime;
 	}
+store:
 	evfut_waker_store(&sleep->waker, cx->waker);
 	return EVFUT_PENDING;
 }
@@ -111,6 +115,8 @@ evfut_sleep_reset(struct evfut_sleep *sleep, evfut_nsec deadline)
 	if (sleep->runtime == NULL)
 		return 0; /* armed by the first poll */
 	timers = &sleep->runtime->timers;
+	if (deadline == EVFUT_NEVER)
+		return 0;
 	if (deadline <= evfut__timers_pass_now(timers)) {
 		/* Due already: let the task poll and complete. */
 		evfut_waker_wake_by_ref(&sleep->waker);

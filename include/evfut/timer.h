@@ -107,7 +107,10 @@ EVFUT_API void evfut_sleep_until_init(struct evfut_sleep *sleep,
  */
 EVFUT_API int evfut_sleep_reset(struct evfut_sleep *sleep, evfut_nsec deadline);
 
-/** What an interval does with ticks it missed because its task was late. */
+/**
+ * What an interval does with ticks it missed because its task was late: a
+ * tick seen more than 5 ms after it was due, as in tokio.
+ */
 enum evfut_missed_tick {
 	/** Fire the missed ticks at once, one per poll, then keep the
 	    original schedule (tokio's Burst, the default). */
