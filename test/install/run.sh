@@ -13,7 +13,8 @@ flags=$(pkg-config --cflags --libs evfut)
 libdir=$(pkg-config --variable=libdir evfut)
 # shellcheck disable=SC2086
 cc -std=c11 -Wall -Werror -o "$root/consumer" "$src/test/consumer/consumer.c" $flags
-LD_LIBRARY_PATH="$root$libdir" "$root/consumer"
+# pkg-config prefixes the sysroot to libdir already.
+LD_LIBRARY_PATH="$libdir" "$root/consumer"
 # Private headers stay private.
 leaked=$(find "$root" -name remote.h -o -name driver.h -o -name store.h)
 if [ -n "$leaked" ]; then
