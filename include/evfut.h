@@ -15,6 +15,11 @@
 #include "evfut/handle.h"
 #include "evfut/runtime.h"
 #include "evfut/timer.h"
+#include "evfut/async.h"
+#include "evfut/join.h"
+#include "evfut/sync.h"
+#include "evfut/channel.h"
+#include "evfut/blocking.h"
 #include "evfut/io.h"
 #include "evfut/signal.h"
 

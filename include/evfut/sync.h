@@ -1,0 +1,190 @@
+/*
+ * evfut/sync.h: Notify and a counting semaphore, for tasks.
+ *
+ * Both allocate nothing once initialised: a waiting future is a node of an
+ * intrusive FIFO list, embedded in the future itself, and dropping the
+ * future unlinks it. Every call here may be made from any thread: each
+ * object has a small lock of its own (a spin lock held for a few
+ * instructions, never while a waker runs), and wakers are woken after it
+ * is released. The futures are polled by their task, as every future is.
+ */
+#ifndef EVFUT_SYNC_H
+#define EVFUT_SYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "future.h"
+#include "waker.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Private: a waiting future's node in a wait list. Embedded in the futures
+ * of this header and of evfut/channel.h; every field is private.
+ */
+struct evfut_waiter {
+	/* private */
+	struct evfut_waiter *next;
+	struct evfut_waiter *prev;
+	struct evfut_waker waker; /* the latest waker of the waiting task */
+	uintptr_t word; /* what the wait is for: permits, generation */
+};
+
+/** Private: an intrusive FIFO of waiters. */
+struct evfut_waitlist {
+	/* private */
+	struct evfut_waiter *head;
+	struct evfut_waiter *tail;
+};
+
+/**
+ * Wakes one task or all current waiters. notify_one() wakes the waiter that
+ * waits longest, or stores one permit (at most one) when nobody waits, which
+ * the next evfut_notified future takes at once; notify_waiters() wakes every
+ * future that waits, or was initialised, before the call, and stores no
+ * permit. Zero-initialise it or use evfut_notify_init().
+ */
+struct evfut_notify {
+	/* private */
+	unsigned lock;
+	unsigned permit;
+	unsigned generation; /* bumped by each notify_waiters() */
+	struct evfut_waitlist waiters;
+};
+
+/** Initialises @p notify: no permit, no waiter. Any thread. */
+EVFUT_API void evfut_notify_init(struct evfut_notify *notify);
+
+/**
+ * Wakes the longest waiting evfut_notified future of @p notify, or stores a
+ * permit if none waits (a second permit is not stored: permits do not add
+ * up).
+ *
+ * @return 0; -EINVAL if @p notify is NULL. Any thread.
+ */
+EVFUT_API int evfut_notify_one(struct evfut_notify *notify);
+
+/**
+ * Wakes every evfut_notified future of @p notify that was initialised
+ * before this call and has not completed; stores no permit.
+ *
+ * @return 0; -EINVAL if @p notify is NULL. Any thread.
+ */
+EVFUT_API int evfut_notify_waiters(struct evfut_notify *notify);
+
+/**
+ * A future that completes when its evfut_notify is notified: by a stored
+ * permit, by notify_one() while it waits, or by a notify_waiters() made
+ * after it was initialised. Dropping it unlinks it; a notify_one() that
+ * chose it and was not consumed passes to the next waiter (or back to the
+ * permit), so no notification is lost.
+ */
+struct evfut_notified {
+	/* public */
+	struct evfut_future base; /**< Poll and drop through this. */
+	/* private */
+	struct evfut_notify *notify;
+	struct evfut_waiter node;
+	unsigned state;
+};
+
+/**
+ * Initialises @p notified to wait on @p notify (retained until @p notified
+ * completes or is dropped). A notify_waiters() made from now on completes
+ * it, even before its first poll.
+ *
+ * @return 0; -EINVAL if an argument is NULL. Any thread.
+ */
+EVFUT_API int evfut_notified_init(struct evfut_notified *notified,
+                                  struct evfut_notify *notify);
+
+/**
+ * A counting semaphore with FIFO fairness: an acquire that cannot be served
+ * at once waits in line, and a later, smaller acquire does not pass it.
+ * Zero-initialise it (no permit) or use evfut_semaphore_init().
+ */
+struct evfut_semaphore {
+	/* private */
+	unsigned lock;
+	unsigned closed;
+	size_t permits;
+	struct evfut_waitlist waiters;
+};
+
+/** The most permits a semaphore holds. */
+#define EVFUT_SEMAPHORE_MAX_PERMITS (SIZE_MAX >> 1)
+
+/**
+ * Initialises @p sem with @p permits permits.
+ *
+ * @return 0; -EINVAL if @p sem is NULL or @p permits exceeds
+ * EVFUT_SEMAPHORE_MAX_PERMITS. Any thread.
+ */
+EVFUT_API int evfut_semaphore_init(struct evfut_semaphore *sem, size_t permits);
+
+/**
+ * Gives @p n permits back to @p sem (or adds new ones), and completes the
+ * waiting acquires at the head of the line that they now satisfy.
+ *
+ * @return 0; -EINVAL if @p sem is NULL, @p n is 0 or the total would exceed
+ * EVFUT_SEMAPHORE_MAX_PERMITS (nothing is added). Any thread.
+ */
+EVFUT_API int evfut_semaphore_release(struct evfut_semaphore *sem, size_t n);
+
+/**
+ * Takes @p n permits from @p sem if they are there and nobody waits in
+ * line.
+ *
+ * @return 0; -EAGAIN if not (nothing is taken); -EPIPE if @p sem is
+ * closed; -EINVAL if @p sem is NULL or @p n is 0. Any thread.
+ */
+EVFUT_API int evfut_semaphore_try_acquire(struct evfut_semaphore *sem,
+                                          size_t n);
+
+/**
+ * Closes @p sem: every waiting acquire completes with -EPIPE, and so do
+ * the acquires polled afterwards. Permits already taken stay taken.
+ *
+ * @return 0; -EINVAL if @p sem is NULL. Any thread.
+ */
+EVFUT_API int evfut_semaphore_close(struct evfut_semaphore *sem);
+
+/** The number of permits @p sem holds now (0 for NULL). Any thread. */
+EVFUT_API size_t evfut_semaphore_available(struct evfut_semaphore *sem);
+
+/**
+ * A future that takes permits from a semaphore, waiting its turn in line.
+ * Once it completed with 0 the permits are the caller's, to give back with
+ * evfut_semaphore_release(); dropping it before it completed gives back
+ * permits it was granted and leaves the line.
+ */
+struct evfut_acquire {
+	/* public */
+	struct evfut_future base; /**< Poll and drop through this. */
+	/* read-only */
+	int result; /**< 0: the permits were taken; -EPIPE: closed. */
+	/* private */
+	struct evfut_semaphore *sem;
+	struct evfut_waiter node;
+	unsigned state;
+};
+
+/**
+ * Initialises @p acquire to take @p n permits from @p sem (retained until
+ * @p acquire completes or is dropped).
+ *
+ * @return 0; -EINVAL if an argument is NULL, @p n is 0 or exceeds
+ * EVFUT_SEMAPHORE_MAX_PERMITS. Any thread.
+ */
+EVFUT_API int evfut_acquire_init(struct evfut_acquire *acquire,
+                                 struct evfut_semaphore *sem, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVFUT_SYNC_H */
