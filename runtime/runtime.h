@@ -55,6 +55,7 @@ struct evfut_runtime {
 /* The runtime running on this thread, if any: wakes from it go local. */
 extern _Thread_local struct evfut_runtime *evfut__current;
 
+uint64_t evfut__trace_clock(void);
 void evfut__trace(struct evfut_runtime *rt, enum evfut_trace_event event,
                   const struct evfut_task *task, int flag);
 void evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task);

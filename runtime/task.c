@@ -374,6 +374,8 @@ evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task)
 	__atomic_store_n(&task->state, EVFUT__TASK_NOTIFIED, __ATOMIC_RELEASE);
 	evfut__queue_push(&rt->ready, task);
 	rt->stats.wakes_local++;
+	if (rt->trace != NULL)
+		evfut__trace(rt, EVFUT_TRACE_WAKE, task, 0);
 }
 
 void

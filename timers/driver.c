@@ -128,8 +128,14 @@ evfut__timers_cancel(struct evfut__timers *t, struct evfut_timer_node *node)
 static void
 trace_fire(struct evfut__timers *t, uint64_t deadline, uint64_t now)
 {
-	struct evfut_trace_record record = {
-	        EVFUT_TRACE_TIMER_FIRE, 0, NULL, 0, 0, deadline, now};
+	struct evfut_trace_record record = {EVFUT_TRACE_TIMER_FIRE,
+	                                    evfut__trace_clock(),
+	                                    0,
+	                                    NULL,
+	                                    0,
+	                                    0,
+	                                    deadline,
+	                                    now};
 
 	t->trace(&record, t->trace_arg);
 }

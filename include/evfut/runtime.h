@@ -150,13 +150,15 @@ enum evfut_trace_event {
 	EVFUT_TRACE_SPAWN,      /**< A task was spawned. */
 	EVFUT_TRACE_POLL_BEGIN, /**< A task's poll starts. */
 	EVFUT_TRACE_POLL_END,   /**< It returned; see ready. */
-	EVFUT_TRACE_WAKE,       /**< A task was put on the ready queue. */
+	EVFUT_TRACE_WAKE,       /**< A task was put on the ready queue (a wake
+	                             while it ran: when its poll ended). */
 	EVFUT_TRACE_TIMER_FIRE, /**< A timer's deadline passed. */
 };
 
 /** One event of a runtime's life, handed to its trace function. */
 struct evfut_trace_record {
 	enum evfut_trace_event event; /**< What happened. */
+	uint64_t time;                /**< When: CLOCK_MONOTONIC, in ns. */
 	uint32_t task;                /**< The task's id (not for timers). */
 	const char *where;            /**< Where the task was spawned. */
 	int ready;         /**< POLL_END: 1 when the future completed. */
