@@ -36,6 +36,8 @@ typedef intptr_t (*evfut_blocking_fn)(void *arg);
  *
  * @param out receives the pool, owned by the caller until
  * evfut_pool_destroy(); untouched on failure.
+ * @param max_threads the most threads it starts, lazily, one per queued
+ * job while fewer run.
  * @return 0; -EINVAL if @p out is NULL or @p max_threads is 0; -ENOMEM.
  * Any thread.
  */

@@ -127,6 +127,9 @@ struct evfut_mpsc {
 /**
  * Initialises @p ch for @p capacity items of @p item_size bytes.
  *
+ * @param ch the channel, retained until evfut_mpsc_finish().
+ * @param capacity the most items it holds before senders wait.
+ * @param item_size the size of one item, copied in and out.
  * @param buffer caller-given storage of @p capacity * @p item_size bytes,
  * retained until evfut_mpsc_finish(); or NULL to have it allocated here,
  * once.

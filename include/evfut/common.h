@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+/** Marks a declaration exported from the library; the rest is hidden. */
 #if defined(_WIN32)
 #define EVFUT_API __declspec(dllexport)
 #elif defined(__GNUC__)

@@ -41,8 +41,9 @@ typedef uint64_t evfut_nsec;
 
 /** Private: a timer's links in the runtime's timer store. */
 struct evfut_timer_link {
-	struct evfut_timer_link *next; /* private */
-	struct evfut_timer_link *prev; /* private */
+	/* private */
+	struct evfut_timer_link *next;
+	struct evfut_timer_link *prev;
 };
 
 /** Private: a timer's place in the runtime's timer store. */
