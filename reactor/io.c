@@ -46,6 +46,19 @@ on_event(evutil_socket_t fd, short what, void *arg)
 	evfut__current = outer;
 }
 
+/* Pipes, FIFOs, terminals and stream sockets: a read that returns less
+ * than asked has emptied the buffer, which datagrams do not promise. */
+static unsigned
+is_stream(int fd)
+{
+	int type;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return errno == ENOTSOCK;
+	return type == SOCK_STREAM;
+}
+
 int
 evfut_io_register(struct evfut_io *io, struct evfut_runtime *rt, int fd)
 {
@@ -59,6 +72,7 @@ evfut_io_register(struct evfut_io *io, struct evfut_runtime *rt, int fd)
 	if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return -errno;
 	io->fd = fd;
+	io->stream = is_stream(fd);
 	io->ready = 0;
 	io->closed = 0;
 	io->runtime = rt;

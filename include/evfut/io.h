@@ -47,6 +47,7 @@ struct evfut_io {
 	int fd;
 	unsigned ready;  /* EVFUT_READABLE | EVFUT_WRITABLE */
 	unsigned closed; /* deregistered */
+	unsigned stream; /* a byte stream: a short read drained it */
 	struct event *event;
 	struct evfut_runtime *runtime;
 	struct evfut_waker waker[2]; /* the latest reader's and writer's */
