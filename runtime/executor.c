@@ -8,7 +8,7 @@
 
 #include "runtime.h"
 
-_Thread_local struct evfut_runtime *evfut__current;
+_Thread_local struct evfut_runtime *evfut__current EVFUT__TLS;
 
 /* Polls at most a budget of ready tasks, so that I/O is never starved. */
 void
@@ -18,7 +18,7 @@ evfut__drain(struct evfut_runtime *rt)
 	unsigned n;
 
 	if (evfut__remote_pending(&rt->remote))
-		evfut__remote_take(&rt->remote, &rt->ready, rt->trace != NULL);
+		evfut__task_take_remote(rt);
 	evfut__timers_start_pass(&rt->timers);
 	for (n = 0; n < rt->budget; n++) {
 		task = evfut__queue_pop(&rt->ready);
@@ -115,8 +115,7 @@ evfut_runtime_run(struct evfut_runtime *rt)
 static bool
 complete(struct evfut_task *task)
 {
-	return __atomic_load_n(&task->state, __ATOMIC_ACQUIRE) &
-	       EVFUT__TASK_COMPLETE;
+	return task->flags & EVFUT__TASK_COMPLETE;
 }
 
 /* Runs the loop until @root completes or libevent fails. */

@@ -4,7 +4,6 @@
  * end-of-life handshake with evfut_runtime_destroy() simple.
  */
 #include "remote.h"
-#include "runtime.h"
 
 int
 evfut__remote_init(struct evfut__remote *remote)
@@ -19,21 +18,23 @@ evfut__remote_init(struct evfut__remote *remote)
 	return rc;
 }
 
-void
+bool
 evfut__remote_push(struct evfut__remote *remote, struct evfut_task *task)
 {
+	bool pushed = false;
+
 	pthread_mutex_lock(&remote->lock);
 	if (!remote->stopped) {
-		bool was_empty = remote->queue.head == NULL;
+		bool was_empty = remote->head == NULL;
 
-		task->next = NULL;
+		task->remote_next = NULL;
 		if (was_empty)
-			__atomic_store_n(&remote->queue.head, task,
-			                 __ATOMIC_RELAXED);
+			__atomic_store_n(&remote->head, task, __ATOMIC_RELAXED);
 		else
-			remote->queue.tail->next = task;
-		remote->queue.tail = task;
+			remote->tail->remote_next = task;
+		remote->tail = task;
 		remote->pushes++;
+		pushed = true;
 		/* Under the lock, so the fd cannot be closed under us. */
 		if (was_empty) {
 			evfut__wakeup_signal(&remote->wakeup);
@@ -41,24 +42,18 @@ evfut__remote_push(struct evfut__remote *remote, struct evfut_task *task)
 		}
 	}
 	pthread_mutex_unlock(&remote->lock);
+	return pushed;
 }
 
-void
-evfut__remote_take(struct evfut__remote *remote, struct evfut__queue *to,
-                   bool traced)
+struct evfut_task *
+evfut__remote_take(struct evfut__remote *remote)
 {
-	struct evfut__queue taken;
+	struct evfut_task *taken;
 
 	pthread_mutex_lock(&remote->lock);
-	taken = remote->queue;
-	__atomic_store_n(&remote->queue.head, NULL, __ATOMIC_RELAXED);
-	remote->queue.tail = NULL;
+	taken = remote->head;
+	__atomic_store_n(&remote->head, NULL, __ATOMIC_RELAXED);
+	remote->tail = NULL;
 	pthread_mutex_unlock(&remote->lock);
-	if (traced) {
-		struct evfut_task *task;
-
-		for (task = taken.head; task != NULL; task = task->next)
-			task->flags |= EVFUT__TASK_WOKEN_REMOTELY;
-	}
-	evfut__queue_append(to, &taken);
+	return taken;
 }

@@ -19,8 +19,7 @@ on_wakeup(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	evfut__wakeup_consume(&rt->remote.wakeup);
-	evfut__remote_take(&rt->remote, &rt->ready, rt->trace != NULL);
-	evfut__kick(rt);
+	evfut__task_take_remote(rt);
 }
 
 static struct event_base *
@@ -104,6 +103,8 @@ void
 evfut_runtime_destroy(struct evfut_runtime *rt)
 {
 	struct evfut_runtime *outer = evfut__current;
+	struct evfut_task *queued;
+	struct evfut_task *next;
 	bool last;
 
 	if (rt == NULL)
@@ -114,8 +115,9 @@ evfut_runtime_destroy(struct evfut_runtime *rt)
 	 */
 	pthread_mutex_lock(&rt->remote.lock);
 	rt->remote.stopped = true;
-	rt->remote.queue.head = NULL;
-	rt->remote.queue.tail = NULL;
+	queued = rt->remote.head;
+	rt->remote.head = NULL;
+	rt->remote.tail = NULL;
 	pthread_mutex_unlock(&rt->remote.lock);
 	rt->stopped = true;
 	rt->ready.head = NULL;
@@ -124,6 +126,11 @@ evfut_runtime_destroy(struct evfut_runtime *rt)
 	evfut__current = rt;
 	while (rt->live != NULL)
 		evfut__task_cancel(rt, rt->live);
+	/* The remote queue's references, now that nothing polls. */
+	for (; queued != NULL; queued = next) {
+		next = queued->remote_next;
+		evfut__task_unref(queued);
+	}
 	evfut__current = outer;
 	evfut__timers_finish(&rt->timers);
 	event_free(rt->wakeup_event);

@@ -18,17 +18,21 @@
 struct event;
 struct event_base;
 
-/* Task state bits. Idle is 0; scheduled is NOTIFIED alone. */
-#define EVFUT__TASK_RUNNING  1u
-#define EVFUT__TASK_NOTIFIED 2u
-#define EVFUT__TASK_COMPLETE 4u
+/* evfut_task.state, atomic: what other threads see and change. */
+#define EVFUT__TASK_QUEUED 1u /* in the remote queue, which holds a ref */
+#define EVFUT__TASK_DONE   2u /* finished: a remote wake does nothing */
 
-/* Task flags. */
-#define EVFUT__TASK_OWNS_FUTURE    1u  /* drop the future when finished */
-#define EVFUT__TASK_WOKEN_REMOTELY 2u  /* for the trace: a remote wake */
-#define EVFUT__TASK_JOINABLE       4u  /* a join waker follows the header */
-#define EVFUT__TASK_ABORTED        8u  /* drop the future, do not poll */
-#define EVFUT__TASK_CANCELLED      16u /* finished without completing */
+/* evfut_task.flags: the runtime thread's own, no atomics. Idle is none of
+ * SCHEDULED, RUNNING and COMPLETE. */
+#define EVFUT__TASK_OWNS_FUTURE    1u   /* drop the future when finished */
+#define EVFUT__TASK_WOKEN_REMOTELY 2u   /* for the trace: a remote wake */
+#define EVFUT__TASK_JOINABLE       4u   /* a join waker follows the header */
+#define EVFUT__TASK_ABORTED        8u   /* drop the future, do not poll */
+#define EVFUT__TASK_CANCELLED      16u  /* finished without completing */
+#define EVFUT__TASK_SCHEDULED      32u  /* in the ready queue */
+#define EVFUT__TASK_RUNNING        64u  /* being polled */
+#define EVFUT__TASK_NOTIFIED       128u /* woken while running */
+#define EVFUT__TASK_COMPLETE       256u /* finished */
 
 struct evfut_runtime {
 	struct event_base *base;
@@ -53,12 +57,24 @@ struct evfut_runtime {
 };
 
 /* The runtime running on this thread, if any: wakes from it go local. */
-extern _Thread_local struct evfut_runtime *evfut__current;
+/*
+ * Every wake reads it, so it must not cost a __tls_get_addr call: the
+ * initial-exec model is a plain %fs-relative load. Its one constraint, on
+ * dlopen() of the library after start-up, is a few bytes of the static TLS
+ * surplus glibc keeps for this.
+ */
+#if defined(__GNUC__)
+#define EVFUT__TLS __attribute__((tls_model("initial-exec")))
+#else
+#define EVFUT__TLS
+#endif
+extern _Thread_local struct evfut_runtime *evfut__current EVFUT__TLS;
 
 uint64_t evfut__trace_clock(void);
 void evfut__trace(struct evfut_runtime *rt, enum evfut_trace_event event,
                   const struct evfut_task *task, int flag);
 void evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task);
+void evfut__task_take_remote(struct evfut_runtime *rt);
 void evfut__task_cancel(struct evfut_runtime *rt, struct evfut_task *task);
 void evfut__task_unref(struct evfut_task *task);
 int evfut__task_root(struct evfut_runtime *rt, struct evfut_future *future,

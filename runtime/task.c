@@ -2,11 +2,16 @@
  * Tasks: spawning, the task waker, and the state machine that rules out
  * lost wakeups and double scheduling.
  *
- * Every wake is one atomic fetch_or of NOTIFIED. Whoever turns an idle task
- * (state 0) into a notified one queues it; a wake that finds the task
- * notified, running or complete has nothing more to do, since the executor
- * looks at NOTIFIED again when the running poll ends. The read-modify-write
- * on both sides is what makes a waker's writes visible to the next poll.
+ * The state lives where it is used. The runtime's thread keeps a task's
+ * scheduling state in plain flags, so a wake and a poll there cost no
+ * atomic operation: idle -> scheduled (queued once), running ->
+ * running-and-notified (polled once more), complete (nothing). Another
+ * thread cannot touch those flags: its wake sets QUEUED with one atomic
+ * fetch_or, and whoever sets it first links the task into the remote queue,
+ * which holds a reference; the runtime's thread takes the queue, clears
+ * QUEUED (the read-modify-write that makes the waker's writes visible to
+ * the next poll) and applies the wake to the flags. DONE, set when the task
+ * finishes, turns remote wakes into no-ops.
  */
 #include <errno.h>
 #include <stdalign.h>
@@ -58,33 +63,71 @@ task_clone(const void *data)
 	return waker;
 }
 
+/* A wake on the runtime's thread: plain flags, no atomics. */
 static void
-schedule(struct evfut_task *task)
+wake_local(struct evfut_runtime *rt, struct evfut_task *task)
 {
-	struct evfut_runtime *rt = task->runtime;
+	unsigned remote;
 
-	if (evfut__current == rt) {
-		if (rt->stopped)
-			return;
-		evfut__queue_push(&rt->ready, task);
-		rt->stats.wakes_local++;
-		evfut__kick(rt);
-		if (rt->trace != NULL)
-			evfut__trace(rt, EVFUT_TRACE_WAKE, task, 0);
-	} else {
-		evfut__remote_push(&rt->remote, task);
+	if (task->flags & (EVFUT__TASK_SCHEDULED | EVFUT__TASK_COMPLETE))
+		return;
+	if (task->flags & EVFUT__TASK_RUNNING) {
+		task->flags |= EVFUT__TASK_NOTIFIED;
+		return;
 	}
+	if (rt->stopped)
+		return;
+	task->flags |= EVFUT__TASK_SCHEDULED;
+	evfut__queue_push(&rt->ready, task);
+	remote = task->flags & EVFUT__TASK_WOKEN_REMOTELY;
+	if (!remote)
+		rt->stats.wakes_local++; /* remote ones count when pushed */
+	evfut__kick(rt);
+	if (rt->trace != NULL)
+		evfut__trace(rt, EVFUT_TRACE_WAKE, task, remote != 0);
+}
+
+/* A wake from anywhere else: one fetch_or, and the remote queue once. */
+static void
+wake_remote(struct evfut_task *task)
+{
+	unsigned old = __atomic_fetch_or(&task->state, EVFUT__TASK_QUEUED,
+	                                 __ATOMIC_ACQ_REL);
+
+	if (old & (EVFUT__TASK_QUEUED | EVFUT__TASK_DONE))
+		return;
+	__atomic_fetch_add(&task->refs, 1, __ATOMIC_RELAXED);
+	if (!evfut__remote_push(&task->runtime->remote, task))
+		evfut__task_unref(task); /* the runtime is being destroyed */
 }
 
 static void
 task_wake_by_ref(const void *data)
 {
 	struct evfut_task *task = (struct evfut_task *)data;
-	unsigned old = __atomic_fetch_or(&task->state, EVFUT__TASK_NOTIFIED,
-	                                 __ATOMIC_ACQ_REL);
 
-	if (old == 0)
-		schedule(task);
+	if (evfut__current == task->runtime)
+		wake_local(task->runtime, task);
+	else
+		wake_remote(task);
+}
+
+/* Applies the remote queue's wakes on the runtime's thread. */
+void
+evfut__task_take_remote(struct evfut_runtime *rt)
+{
+	struct evfut_task *task = evfut__remote_take(&rt->remote);
+	struct evfut_task *next;
+
+	for (; task != NULL; task = next) {
+		next = task->remote_next;
+		__atomic_fetch_and(&task->state, ~EVFUT__TASK_QUEUED,
+		                   __ATOMIC_ACQ_REL);
+		task->flags |= EVFUT__TASK_WOKEN_REMOTELY;
+		wake_local(rt, task);
+		task->flags &= ~EVFUT__TASK_WOKEN_REMOTELY;
+		evfut__task_unref(task);
+	}
 }
 
 static void
@@ -160,7 +203,8 @@ task_launch(struct evfut_runtime *rt, struct evfut_task *task,
             struct evfut_future *future, evfut_task_release_fn release,
             const char *where)
 {
-	task->state = EVFUT__TASK_NOTIFIED;
+	task->state = 0;
+	task->flags |= EVFUT__TASK_SCHEDULED;
 	task->refs = 1; /* the runtime's, until the task finishes */
 	task->holders = 1;
 	task->runtime = rt;
@@ -281,28 +325,44 @@ evfut__task_root(struct evfut_runtime *rt, struct evfut_future *future,
 static void
 task_finish(struct evfut_runtime *rt, struct evfut_task *task)
 {
+	bool shared;
+
+	task->flags =
+	        (task->flags & ~(EVFUT__TASK_RUNNING | EVFUT__TASK_NOTIFIED |
+	                         EVFUT__TASK_SCHEDULED)) |
+	        EVFUT__TASK_COMPLETE;
 	live_unlink(rt, task);
 	if (task->flags & EVFUT__TASK_OWNS_FUTURE)
 		evfut_future_drop(task->future);
 	if (task->flags & EVFUT__TASK_JOINABLE)
 		evfut_waker_wake(join_waker(task));
+	/*
+	 * With no reference but the runtime's, no other thread can see the
+	 * task: the common case of a task that kept no waker costs no atomic
+	 * operation. Otherwise publish DONE before letting go.
+	 */
+	shared = __atomic_load_n(&task->refs, __ATOMIC_ACQUIRE) > 1;
+	if (!shared) {
+		task_release(task);
+		return;
+	}
+	__atomic_fetch_or(&task->state, EVFUT__TASK_DONE, __ATOMIC_ACQ_REL);
 	evfut__task_unref(task);
 }
 
 #ifdef EVFUT_DEBUG_WAKERS
 /*
  * A task that returned Pending while no waker of it is alive anywhere and
- * no wake is pending can never be polled again. The reference count is
- * read before the state: a thread that woke and then dropped its waker set
- * NOTIFIED before its drop, so seeing the drop means seeing the wake.
+ * no wake is pending can never be polled again. A pending remote wake
+ * holds a reference of the remote queue, taken before the waker's own
+ * reference is dropped, so the count alone tells.
  */
 static void
 check_lost_wakeup(struct evfut_runtime *rt, struct evfut_task *task)
 {
 	unsigned refs = __atomic_load_n(&task->refs, __ATOMIC_ACQUIRE);
-	unsigned state = __atomic_load_n(&task->state, __ATOMIC_ACQUIRE);
 
-	if (refs > task->holders || (state & EVFUT__TASK_NOTIFIED))
+	if (refs > task->holders)
 		return;
 	rt->stats.lost_wakeups++;
 	fprintf(stderr,
@@ -319,43 +379,28 @@ check_lost_wakeup(struct evfut_runtime *rt, struct evfut_task *task)
 }
 #endif
 
-/* A remote wake is traced when the loop takes the task, just before. */
-static void
-trace_poll_begin(struct evfut_runtime *rt, struct evfut_task *task)
-{
-	if (task->flags & EVFUT__TASK_WOKEN_REMOTELY) {
-		task->flags &= ~EVFUT__TASK_WOKEN_REMOTELY;
-		evfut__trace(rt, EVFUT_TRACE_WAKE, task, 1);
-	}
-	evfut__trace(rt, EVFUT_TRACE_POLL_BEGIN, task, 0);
-}
-
 void
 evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task)
 {
 	struct evfut_waker waker = {task, &task_vtable};
 	struct evfut_context cx = {&waker, rt};
-	unsigned expected = EVFUT__TASK_RUNNING;
 	bool ready;
 
-	/* An exchange, not a store: it reads the wakers' fetch_or. */
-	__atomic_exchange_n(&task->state, EVFUT__TASK_RUNNING,
-	                    __ATOMIC_ACQ_REL);
 	if (task->flags & EVFUT__TASK_ABORTED) {
 		evfut__task_cancel(rt, task);
 		return;
 	}
+	task->flags =
+	        (task->flags & ~EVFUT__TASK_SCHEDULED) | EVFUT__TASK_RUNNING;
 	rt->coop = EVFUT_COOP_BUDGET;
 	rt->stats.polls++;
 	task->polls++;
 	if (rt->trace != NULL)
-		trace_poll_begin(rt, task);
+		evfut__trace(rt, EVFUT_TRACE_POLL_BEGIN, task, 0);
 	ready = task->future->poll(task->future, &cx) == EVFUT_READY;
 	if (rt->trace != NULL)
 		evfut__trace(rt, EVFUT_TRACE_POLL_END, task, ready);
 	if (ready) {
-		__atomic_store_n(&task->state, EVFUT__TASK_COMPLETE,
-		                 __ATOMIC_RELEASE);
 		rt->stats.tasks_completed++;
 		task_finish(rt, task);
 		return;
@@ -365,23 +410,19 @@ evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task)
 		evfut__task_cancel(rt, task);
 		return;
 	}
-	if (__atomic_compare_exchange_n(&task->state, &expected, 0, false,
-	                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+	if (!(task->flags & EVFUT__TASK_NOTIFIED)) {
+		task->flags &= ~EVFUT__TASK_RUNNING;
 		check_lost_wakeup(rt, task);
 		return;
 	}
 	/* Woken while running: poll once more, after the tasks queued now. */
-	__atomic_store_n(&task->state, EVFUT__TASK_NOTIFIED, __ATOMIC_RELEASE);
-	evfut__queue_push(&rt->ready, task);
-	rt->stats.wakes_local++;
-	if (rt->trace != NULL)
-		evfut__trace(rt, EVFUT_TRACE_WAKE, task, 0);
+	task->flags &= ~(EVFUT__TASK_RUNNING | EVFUT__TASK_NOTIFIED);
+	wake_local(rt, task);
 }
 
 void
 evfut__task_cancel(struct evfut_runtime *rt, struct evfut_task *task)
 {
-	__atomic_store_n(&task->state, EVFUT__TASK_COMPLETE, __ATOMIC_RELEASE);
 	task->flags |= EVFUT__TASK_CANCELLED;
 	rt->stats.tasks_cancelled++;
 	task_finish(rt, task);
@@ -390,8 +431,7 @@ evfut__task_cancel(struct evfut_runtime *rt, struct evfut_task *task)
 static bool
 finished(const struct evfut_task *task)
 {
-	return __atomic_load_n(&task->state, __ATOMIC_ACQUIRE) &
-	       EVFUT__TASK_COMPLETE;
+	return task->flags & EVFUT__TASK_COMPLETE;
 }
 
 /* Marks @task aborted and has the executor take it: at once when idle. */
@@ -401,7 +441,7 @@ abort_task(struct evfut_task *task)
 	if (finished(task) || (task->flags & EVFUT__TASK_ABORTED))
 		return;
 	task->flags |= EVFUT__TASK_ABORTED;
-	task_wake_by_ref(task);
+	wake_local(task->runtime, task);
 }
 
 void

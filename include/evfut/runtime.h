@@ -163,7 +163,7 @@ struct evfut_trace_record {
 	const char *where;            /**< Where the task was spawned. */
 	int ready;         /**< POLL_END: 1 when the future completed. */
 	int remote;        /**< WAKE: 1 when the wake came from another thread
-	                        (traced when the loop takes it off the remote queue).
+	                        (traced when the loop takes it off the remote queue)
 	                    */
 	uint64_t deadline; /**< TIMER_FIRE: the timer's deadline. */
 	uint64_t now;      /**< TIMER_FIRE: the clock when it fired. */

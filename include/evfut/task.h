@@ -7,7 +7,9 @@
  * waker was dropped. A task is idle, scheduled, running, running-and-notified
  * or complete: a wake while scheduled does nothing, a wake while running has
  * the task polled once more after this poll, a wake while idle schedules it
- * once, and a wake after completion is a no-op.
+ * once, and a wake after completion is a no-op. Wakes on the runtime's own
+ * thread cost no atomic operation; wakes from other threads take one, and
+ * the remote queue.
  */
 #ifndef EVFUT_TASK_H
 #define EVFUT_TASK_H
@@ -38,19 +40,20 @@ typedef void (*evfut_task_release_fn)(struct evfut_task *task);
  */
 struct evfut_task {
 	/* private */
-	unsigned state;                /* Atomic scheduling state. */
-	unsigned refs;                 /* Atomic reference count. */
-	struct evfut_task *next;       /* Ready-queue link. */
-	struct evfut_task *live_prev;  /* The runtime's list of live */
-	struct evfut_task *live_next;  /* tasks, for shutdown. */
-	struct evfut_runtime *runtime; /* Where it is scheduled. */
-	struct evfut_future *future;   /* What it polls. */
-	evfut_task_release_fn release; /* Frees its memory. */
-	const char *where;             /* Where it was spawned. */
-	uint32_t id;                   /* For diagnostics. */
-	uint32_t polls;                /* Polls so far. */
-	uint32_t holders;              /* References that are not wakers. */
-	uint32_t flags;
+	unsigned state;                 /* Atomic: queued remotely, done. */
+	unsigned refs;                  /* Atomic reference count. */
+	struct evfut_task *next;        /* Ready-queue link. */
+	struct evfut_task *remote_next; /* Remote-queue link. */
+	struct evfut_task *live_prev;   /* The runtime's list of live */
+	struct evfut_task *live_next;   /* tasks, for shutdown. */
+	struct evfut_runtime *runtime;  /* Where it is scheduled. */
+	struct evfut_future *future;    /* What it polls. */
+	evfut_task_release_fn release;  /* Frees its memory. */
+	const char *where;              /* Where it was spawned. */
+	uint32_t id;                    /* For diagnostics. */
+	uint32_t polls;                 /* Polls so far. */
+	uint16_t holders;               /* References that are not wakers. */
+	uint16_t flags;                 /* The runtime thread's state. */
 };
 
 /**
