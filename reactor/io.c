@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -46,23 +47,27 @@ on_event(evutil_socket_t fd, short what, void *arg)
 	evfut__current = outer;
 }
 
-/* Pipes, FIFOs, terminals and stream sockets: a read that returns less
- * than asked has emptied the buffer, which datagrams do not promise. */
+/* Stream sockets, pipes and FIFOs: a read that returns less than asked
+ * has emptied the buffer. Datagrams, terminals (a line at a time) and the
+ * rest promise no such thing. */
 static unsigned
 is_stream(int fd)
 {
 	int type;
 	socklen_t len = sizeof(type);
+	struct stat st;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
-		return errno == ENOTSOCK;
-	return type == SOCK_STREAM;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0)
+		return type == SOCK_STREAM;
+	return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
 int
 evfut_io_register(struct evfut_io *io, struct evfut_runtime *rt, int fd)
 {
+	struct evfut_waker empty = EVFUT_WAKER_EMPTY;
 	int flags;
+	int rc;
 
 	if (io == NULL || rt == NULL)
 		return -EINVAL;
@@ -76,21 +81,28 @@ evfut_io_register(struct evfut_io *io, struct evfut_runtime *rt, int fd)
 	io->ready = 0;
 	io->closed = 0;
 	io->runtime = rt;
-	io->waker[0].vtable = NULL;
-	io->waker[1].vtable = NULL;
+	io->waker[0] = empty;
+	io->waker[1] = empty;
+	rc = -ENOMEM;
 	io->event =
 	        event_new(rt->base, fd,
 	                  EV_READ | EV_WRITE | EV_CLOSED | EV_PERSIST | EV_ET,
 	                  on_event, io);
 	if (io->event == NULL)
-		return -ENOMEM;
-	if (event_add(io->event, NULL) < 0) {
-		event_free(io->event);
-		io->event = NULL;
-		/* epoll refuses regular files with EPERM. */
-		return -EPERM;
-	}
+		goto fail_event;
+	/* epoll refuses regular files with EPERM. */
+	rc = -EPERM;
+	if (event_add(io->event, NULL) < 0)
+		goto fail_add;
 	return 0;
+
+fail_add:
+	event_free(io->event);
+	io->event = NULL;
+fail_event:
+	/* A failed call has no side effect: the flags go back. */
+	fcntl(fd, F_SETFL, flags);
+	return rc;
 }
 
 void

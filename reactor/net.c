@@ -147,8 +147,8 @@ connect_and_adopt(struct evfut_io *io, struct evfut_runtime *rt, int fd,
 {
 	int rc;
 
-	if (connect(fd, addr, len) < 0 && errno != EINPROGRESS &&
-	    errno != EAGAIN) {
+	/* EAGAIN is no progress: a full Unix backlog, or no local port. */
+	if (connect(fd, addr, len) < 0 && errno != EINPROGRESS) {
 		rc = -errno;
 		close(fd);
 		return rc;

@@ -13,7 +13,6 @@
 #include "evfut/handle.h"
 #include "evfut/io.h"
 
-#include "alloc.h"
 #include "runtime.h"
 
 enum op_kind {
@@ -63,44 +62,55 @@ direction_of(unsigned kind)
 	}
 }
 
-/* Wakes the waker it owns when the back-off delay has passed. */
+static void
+release_backoff(struct evfut_io_op *op)
+{
+	if (op->backoff != NULL) {
+		event_free(op->backoff);
+		op->backoff = NULL;
+	}
+	evfut_waker_drop(&op->backoff_waker);
+}
+
+/* The back-off delay has passed: try again. */
 static void
 on_backoff(evutil_socket_t fd, short what, void *arg)
 {
-	struct evfut_waker *waker = arg;
+	struct evfut_io_op *op = arg;
+	struct evfut_runtime *outer = evfut__current;
 
 	(void)fd;
 	(void)what;
-	evfut_waker_wake(waker);
-	evfut__free(waker);
+	evfut__current = op->io->runtime;
+	evfut_waker_wake_by_ref(&op->backoff_waker);
+	evfut__current = outer;
 }
 
 /*
  * Out of descriptors: accepting again at once would fail again while the
  * connection stays queued and the listener stays readable, spinning the
- * loop. Wait instead, doubling the delay, with a one-shot timeout that owns
- * a clone of the waker (so dropping this future meanwhile is safe).
+ * loop. Wait instead, doubling the delay, on a timeout the operation owns
+ * (dropping the operation cancels it).
  */
 static int
 back_off(struct evfut_io_op *op, struct evfut_context *cx, int error)
 {
-	struct evfut_waker *waker = evfut__malloc(sizeof(*waker));
 	unsigned ms = op->done == 0 ? BACKOFF_MIN_MS : (unsigned)op->done * 2;
 	struct timeval tv;
 
 	if (ms > BACKOFF_MAX_MS)
 		ms = BACKOFF_MAX_MS;
-	if (waker == NULL)
-		return error;
-	*waker = evfut_waker_clone(cx->waker);
+	if (op->backoff == NULL) {
+		op->backoff =
+		        evtimer_new(op->io->runtime->base, on_backoff, op);
+		if (op->backoff == NULL)
+			return error;
+	}
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	if (event_base_once(op->io->runtime->base, -1, EV_TIMEOUT, on_backoff,
-	                    waker, &tv) < 0) {
-		evfut_waker_drop(waker);
-		evfut__free(waker);
+	if (evtimer_add(op->backoff, &tv) < 0)
 		return error;
-	}
+	evfut_waker_store(&op->backoff_waker, cx->waker);
 	op->done = ms;
 	op->io->runtime->stats.accept_backoffs++;
 	return 0;
@@ -144,7 +154,7 @@ attempt(struct evfut_io_op *op)
 	case OP_CONNECT:
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
 			return -errno;
-		return error == EINPROGRESS ? -EAGAIN : -error;
+		return -error;
 	case OP_SEND_TO:
 		n = sendto(fd, buf, op->len, MSG_NOSIGNAL, op->addr,
 		           op->to_len);
@@ -188,7 +198,9 @@ op_poll(struct evfut_future *self, struct evfut_context *cx)
 		    (n == -EMFILE || n == -ENFILE || n == -ENOBUFS ||
 		     n == -ENOMEM) &&
 		    back_off(op, cx, (int)n) == 0)
-			return EVFUT_PENDING; /* the back-off owns a waker */
+			return EVFUT_PENDING; /* the back-off timer wakes it */
+		/* Completed: nothing stays behind, so the op may be reused. */
+		release_backoff(op);
 		op->result = n;
 		return EVFUT_READY;
 	}
@@ -205,6 +217,7 @@ op_drop(struct evfut_future *self)
 		evfut_waker_drop(&op->io->waker[direction_of(op->kind) ==
 		                                EVFUT_WRITABLE]);
 	op->waiting = 0;
+	release_backoff(op);
 }
 
 void

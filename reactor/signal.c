@@ -39,6 +39,19 @@ valid_signal(int signo)
 	       signo != SIGSTOP;
 }
 
+/* Whether @signo is among the first @n of @signals. */
+static int
+listed(const int *signals, size_t n, int signo)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (signals[i] == signo)
+			return 1;
+	}
+	return 0;
+}
+
 int
 evfut_signal_init(struct evfut_signal *sig, struct evfut_runtime *rt,
                   const int *signals, size_t count)
@@ -49,7 +62,7 @@ evfut_signal_init(struct evfut_signal *sig, struct evfut_runtime *rt,
 	    count > EVFUT_SIGNAL_MAX)
 		return -EINVAL;
 	for (i = 0; i < count; i++) {
-		if (!valid_signal(signals[i]))
+		if (!valid_signal(signals[i]) || listed(signals, i, signals[i]))
 			return -EINVAL;
 	}
 	memset(sig, 0, sizeof(*sig));

@@ -124,6 +124,8 @@ struct evfut_io_op {
 	struct sockaddr *addr;
 	socklen_t *addrlen;
 	socklen_t to_len;
+	struct event *backoff; /* accept's delay when out of descriptors */
+	struct evfut_waker backoff_waker;
 };
 
 /** Completes (result 0) once @p io is readable. */
@@ -149,7 +151,8 @@ EVFUT_API void evfut_write_all_init(struct evfut_io_op *op, struct evfut_io *io,
  * errno. @p addr and @p addrlen may be NULL. When the process is out of
  * descriptors (EMFILE, ENFILE) or memory, the operation backs off instead
  * of spinning: it waits, retries after a growing delay (1 ms up to 1 s),
- * and the loop keeps serving everything else meanwhile.
+ * and the loop keeps serving everything else meanwhile. Drop the operation
+ * before destroying the runtime (tasks' futures are dropped by it).
  */
 EVFUT_API void evfut_accept_init(struct evfut_io_op *op, struct evfut_io *io,
                                  struct sockaddr *addr, socklen_t *addrlen);

@@ -50,8 +50,8 @@ struct evfut_signal {
  * restores the previous dispositions.
  *
  * @return 0; -EINVAL if an argument is NULL, @p count is 0 or above
- * EVFUT_SIGNAL_MAX, or a signal number is invalid (SIGKILL and SIGSTOP
- * included); -ENOMEM. On failure nothing is watched.
+ * EVFUT_SIGNAL_MAX, a signal number is invalid (SIGKILL and SIGSTOP
+ * included) or listed twice; -ENOMEM. On failure nothing is watched.
  */
 EVFUT_API int evfut_signal_init(struct evfut_signal *sig,
                                 struct evfut_runtime *rt, const int *signals,
