@@ -2,7 +2,7 @@
  * The loop's wake-up descriptor. Reads and writes retry on EINTR; EAGAIN
  * means "already signalled" on write and "already consumed" on read.
  */
-#if defined(__linux__)
+#if defined(__linux__) && !defined(EVFUT_WAKEUP_PIPE)
 #define EVFUT_HAVE_EVENTFD 1
 #endif
 
