@@ -212,7 +212,8 @@ sleeper_poll(struct evfut_future *self, struct evfut_context *cx)
 
 	if (evfut_future_poll(&s->sleep.base, cx) == EVFUT_PENDING)
 		return EVFUT_PENDING;
-	*s->lateness = (int64_t)now_ns() - (int64_t)evfut_sleep_deadline(&s->sleep);
+	*s->lateness =
+	        (int64_t)now_ns() - (int64_t)evfut_sleep_deadline(&s->sleep);
 	if (s->sleep.result < 0)
 		*s->lateness = INT64_MIN;
 	return EVFUT_READY;

@@ -40,8 +40,7 @@ add(evfut_nsec a, evfut_nsec b)
 
 /* The tick after @scheduled, seen at @now. */
 static evfut_nsec
-next_tick(const struct evfut_interval *iv, evfut_nsec scheduled,
-          evfut_nsec now)
+next_tick(const struct evfut_interval *iv, evfut_nsec scheduled, evfut_nsec now)
 {
 	if (now <= add(scheduled, MISSED_AFTER) ||
 	    iv->missed == EVFUT_MISSED_BURST)

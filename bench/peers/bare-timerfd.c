@@ -72,8 +72,8 @@ heap_pop(struct heap *h)
 static int
 arm(int tfd, int64_t deadline)
 {
-	struct itimerspec spec = {{0, 0},
-	                          {deadline / 1000000000, deadline % 1000000000}};
+	struct itimerspec spec = {
+	        {0, 0}, {deadline / 1000000000, deadline % 1000000000}};
 
 	return timerfd_settime(tfd, TFD_TIMER_ABSTIME, &spec, NULL);
 }
@@ -97,8 +97,8 @@ bench_timers(const char *name, uint64_t n, bool with_cost)
 	cpu = cpu_seconds();
 	start = now_ns();
 	for (i = 0; i < n; i++) {
-		heap_push(&h, (struct entry){start + (int64_t)ms[i] * 1000000,
-		                             i});
+		heap_push(&h,
+		          (struct entry){start + (int64_t)ms[i] * 1000000, i});
 		if (h.e[0].deadline != armed) {
 			armed = h.e[0].deadline;
 			if (arm(tfd, armed) < 0)

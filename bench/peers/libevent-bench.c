@@ -122,7 +122,8 @@ bench_spawn(uint64_t n)
 			return peer_fail("malloc");
 	}
 	start = now_ns();
-	if (run_from_callback(s.base, prealloc ? spawn_root_prealloc : spawn_root,
+	if (run_from_callback(s.base,
+	                      prealloc ? spawn_root_prealloc : spawn_root,
 	                      &s) < 0)
 		s.rc = -1;
 	elapsed = now_ns() - start;

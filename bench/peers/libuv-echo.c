@@ -139,7 +139,8 @@ main(int argc, char **argv)
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&server, 1024, on_connection);
 	if (rc == 0)
-		rc = uv_tcp_getsockname(&server, (struct sockaddr *)&bound, &len);
+		rc = uv_tcp_getsockname(&server, (struct sockaddr *)&bound,
+		                        &len);
 	if (rc < 0) {
 		fprintf(stderr, "libuv-echo-server: %s\n", uv_strerror(rc));
 		return 1;

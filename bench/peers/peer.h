@@ -147,21 +147,23 @@ struct peer_workload {
 };
 
 /* The sizes of WORKLOADS.md. */
-#define N_SPAWN 1000000
-#define N_PINGPONG 10000000
-#define N_TIMERS_FIRE 1000000
-#define N_TIMERS_LIGHT 10000
+#define N_SPAWN         1000000
+#define N_PINGPONG      10000000
+#define N_TIMERS_FIRE   1000000
+#define N_TIMERS_LIGHT  10000
 #define N_TIMERS_CANCEL 1000000
-#define CANCEL_WINDOW 10000
-#define N_IDLE_MEMORY 1000000
+#define CANCEL_WINDOW   10000
+#define N_IDLE_MEMORY   1000000
 
 static inline int
 peer_usage(const char *lib, const struct peer_workload *w, size_t count)
 {
 	size_t i;
 
-	fprintf(stderr, "usage: %s-bench [--variant NAME] [WORKLOAD [N]]\n"
-	                "workloads:", lib);
+	fprintf(stderr,
+	        "usage: %s-bench [--variant NAME] [WORKLOAD [N]]\n"
+	        "workloads:",
+	        lib);
 	for (i = 0; i < count; i++)
 		fprintf(stderr, " %s", w[i].name);
 	fprintf(stderr, "\n");
