@@ -41,6 +41,8 @@ connection_poll(struct evfut_future *self, struct evfut_context *cx)
 			return EVFUT_READY;
 		}
 		c->registered = 1;
+		/* Small messages must not wait for Nagle's algorithm. */
+		evfut_tcp_set_nodelay(&c->io, 1);
 		evfut_read_init(&c->op, &c->io, c->buf, sizeof c->buf);
 	}
 	for (;;) {

@@ -60,6 +60,25 @@ new_socket(int family, int type)
 	return fd < 0 ? -errno : fd;
 }
 
+/* A socket of @type for @host:@port, with the address in @addr. */
+static int
+inet_socket(struct sockaddr_storage *addr, socklen_t *len, const char *host,
+            uint16_t port, int type)
+{
+	int rc = parse_address(addr, len, host, port);
+
+	return rc < 0 ? rc : new_socket(addr->ss_family, type);
+}
+
+/* A Unix-domain stream socket for @path, with the address in @addr. */
+static int
+unix_socket(struct sockaddr_un *addr, const char *path)
+{
+	int rc = unix_address(addr, path);
+
+	return rc < 0 ? rc : new_socket(AF_UNIX, SOCK_STREAM);
+}
+
 /* Registers @fd in @io, closing it on failure. */
 static int
 adopt(struct evfut_io *io, struct evfut_runtime *rt, int fd)
@@ -163,14 +182,10 @@ evfut_tcp_connect_start(struct evfut_io *io, struct evfut_runtime *rt,
 	struct sockaddr_storage addr;
 	socklen_t len;
 	int fd;
-	int rc;
 
 	if (io == NULL || rt == NULL)
 		return -EINVAL;
-	rc = parse_address(&addr, &len, host, port);
-	if (rc < 0)
-		return rc;
-	fd = new_socket(addr.ss_family, SOCK_STREAM);
+	fd = inet_socket(&addr, &len, host, port, SOCK_STREAM);
 	if (fd < 0)
 		return fd;
 	return connect_and_adopt(io, rt, fd, (struct sockaddr *)&addr, len);
@@ -193,14 +208,10 @@ evfut_udp_bind(struct evfut_io *io, struct evfut_runtime *rt, const char *host,
 	struct sockaddr_storage addr;
 	socklen_t len;
 	int fd;
-	int rc;
 
 	if (io == NULL || rt == NULL)
 		return -EINVAL;
-	rc = parse_address(&addr, &len, host, port);
-	if (rc < 0)
-		return rc;
-	fd = new_socket(addr.ss_family, SOCK_DGRAM);
+	fd = inet_socket(&addr, &len, host, port, SOCK_DGRAM);
 	if (fd < 0)
 		return fd;
 	return bind_and_adopt(io, rt, fd, (struct sockaddr *)&addr, len, -1);
@@ -212,14 +223,10 @@ evfut_unix_listen(struct evfut_io *io, struct evfut_runtime *rt,
 {
 	struct sockaddr_un addr;
 	int fd;
-	int rc;
 
 	if (io == NULL || rt == NULL || backlog < 0)
 		return -EINVAL;
-	rc = unix_address(&addr, path);
-	if (rc < 0)
-		return rc;
-	fd = new_socket(AF_UNIX, SOCK_STREAM);
+	fd = unix_socket(&addr, path);
 	if (fd < 0)
 		return fd;
 	return bind_and_adopt(io, rt, fd, (struct sockaddr *)&addr,
@@ -232,14 +239,10 @@ evfut_unix_connect_start(struct evfut_io *io, struct evfut_runtime *rt,
 {
 	struct sockaddr_un addr;
 	int fd;
-	int rc;
 
 	if (io == NULL || rt == NULL)
 		return -EINVAL;
-	rc = unix_address(&addr, path);
-	if (rc < 0)
-		return rc;
-	fd = new_socket(AF_UNIX, SOCK_STREAM);
+	fd = unix_socket(&addr, path);
 	if (fd < 0)
 		return fd;
 	return connect_and_adopt(io, rt, fd, (struct sockaddr *)&addr,
