@@ -4,7 +4,10 @@
  *
  *   evfut-bench                  every workload
  *   evfut-bench spawn [N]        N tasks, each ready on its first poll
- *   evfut-bench pingpong [N]     N round trips between two tasks
+ *   evfut-bench pingpong [N]     N round trips between two tasks, through
+ *                                evfut_notify (the runtime's notify)
+ *   evfut-bench pingpong_wakers [N]  the same through wakers the tasks
+ *                                store for each other: the executor alone
  *   evfut-bench timers_fire [N]  N tasks sleep until [1, 1000] ms
  *   evfut-bench timers_light [N] the same with fewer tasks: precision
  *   evfut-bench timers_cancel [N] arm one, cancel the oldest of 10,000
@@ -102,7 +105,8 @@ bench_spawn(uint64_t n)
 	return 0;
 }
 
-/* pingpong: two tasks wake each other through the wakers they store. */
+/* pingpong_wakers: two tasks wake each other through the wakers they
+ * store, which measures the executor without a primitive between. */
 
 struct court {
 	struct evfut_waker waker[2]; /* the latest waker of each player */
@@ -159,6 +163,74 @@ bench_pingpong(uint64_t n)
 	elapsed = now_ns() - start;
 	evfut_waker_drop(&court.waker[0]);
 	evfut_waker_drop(&court.waker[1]);
+	evfut_runtime_destroy(rt);
+	if (rc < 0)
+		return fail("pingpong", rc);
+	printf("{\"workload\":\"pingpong_wakers\",\"n\":%llu,"
+	       "\"ns_per_op\":%.1f}\n",
+	       (unsigned long long)n, elapsed / (double)n);
+	return 0;
+}
+
+/* pingpong: each task notifies the other's Notify and awaits its own. */
+struct notifier {
+	struct evfut_future base;
+	unsigned resume;
+	struct evfut_notify *mine;
+	struct evfut_notify *theirs;
+	int serves; /* notifies first */
+	uint64_t i;
+	uint64_t n;
+	struct evfut_notified notified;
+};
+
+static enum evfut_poll
+notifier_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	struct notifier *p = evfut_container_of(self, struct notifier, base);
+
+	EVFUT_ASYNC_BEGIN(p->resume);
+	for (p->i = 0; p->i < p->n; p->i++) {
+		if (p->serves)
+			evfut_notify_one(p->theirs);
+		evfut_notified_init(&p->notified, p->mine);
+		EVFUT_AWAIT(&p->notified.base, cx);
+		if (!p->serves)
+			evfut_notify_one(p->theirs);
+	}
+	EVFUT_ASYNC_END();
+}
+
+static int
+bench_pingpong_notify(uint64_t n)
+{
+	struct evfut_notify ping;
+	struct evfut_notify pong;
+	struct notifier a = {.base = EVFUT_FUTURE_INIT(notifier_poll, NULL),
+	                     .mine = &ping,
+	                     .theirs = &pong,
+	                     .serves = 1,
+	                     .n = n};
+	struct notifier b = {.base = EVFUT_FUTURE_INIT(notifier_poll, NULL),
+	                     .mine = &pong,
+	                     .theirs = &ping,
+	                     .n = n};
+	struct evfut_runtime *rt;
+	double start, elapsed;
+	int rc;
+
+	evfut_notify_init(&ping);
+	evfut_notify_init(&pong);
+	rc = evfut_runtime_create(&rt, NULL);
+	if (rc < 0)
+		return fail("runtime", rc);
+	rc = evfut_task_spawn(rt, &a.base, sizeof a);
+	if (rc == 0)
+		rc = evfut_task_spawn(rt, &b.base, sizeof b);
+	start = now_ns();
+	if (rc == 0)
+		rc = evfut_runtime_run(rt);
+	elapsed = now_ns() - start;
 	evfut_runtime_destroy(rt);
 	if (rc < 0)
 		return fail("pingpong", rc);
@@ -459,7 +531,8 @@ struct workload {
 
 static const struct workload workloads[] = {
         {"spawn", bench_spawn, 1000000},
-        {"pingpong", bench_pingpong, 10000000},
+        {"pingpong", bench_pingpong_notify, 10000000},
+        {"pingpong_wakers", bench_pingpong, 10000000},
         {"timers_fire", bench_timers_fire, 1000000},
         {"timers_light", bench_timers_light, 10000},
         {"timers_cancel", bench_timers_cancel, 1000000},

@@ -86,7 +86,9 @@ evfut_notify_waiters(struct evfut_notify *notify)
 		return -EINVAL;
 	batch.n = 0;
 	evfut__spin_lock(&notify->lock);
-	generation = ++notify->generation;
+	generation = notify->generation + 1;
+	/* Atomic: evfut_notified_init() reads it without the lock. */
+	__atomic_store_n(&notify->generation, generation, __ATOMIC_RELEASE);
 	for (;;) {
 		w = notify->waiters.head;
 		while (w != NULL && w->word != generation &&
@@ -114,9 +116,8 @@ evfut_notified_init(struct evfut_notified *notified,
 	notified->base.poll = notified_poll;
 	notified->base.drop = notified_drop;
 	notified->notify = notify;
-	evfut__spin_lock(&notify->lock);
-	notified->node.word = notify->generation;
-	evfut__spin_unlock(&notify->lock);
+	notified->node.word =
+	        __atomic_load_n(&notify->generation, __ATOMIC_ACQUIRE);
 	return 0;
 }
 
