@@ -21,6 +21,13 @@
 
 #include "runtime.h"
 
+/*
+ * The peer closed its side: reads return end of file from now on, and no
+ * new edge will say so again, so readability is never forgotten after it
+ * (a FIN that came with the last data would otherwise be lost).
+ */
+#define READ_CLOSED 4u
+
 static int
 direction_index(unsigned direction)
 {
@@ -36,6 +43,8 @@ on_event(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	/* A host's loop may run this: wakes from here are local. */
 	evfut__current = io->runtime;
+	if (what & EV_CLOSED)
+		io->ready |= READ_CLOSED;
 	if (what & (EV_READ | EV_CLOSED)) {
 		io->ready |= EVFUT_READABLE;
 		evfut_waker_wake_by_ref(&io->waker[0]);
@@ -155,8 +164,11 @@ evfut_io_poll_ready(struct evfut_io *io, unsigned direction,
 void
 evfut_io_clear_ready(struct evfut_io *io, unsigned direction)
 {
-	if (io != NULL)
-		io->ready &= ~direction;
+	if (io == NULL)
+		return;
+	if (io->ready & READ_CLOSED)
+		direction &= ~EVFUT_READABLE;
+	io->ready &= ~direction;
 }
 
 int

@@ -135,7 +135,7 @@ attempt(struct evfut_io_op *op)
 		/* Drained: the next read would only learn EAGAIN (one syscall
 		 * per message saved); a new edge sets readiness again. */
 		if (n > 0 && (size_t)n < op->len && op->io->stream)
-			op->io->ready &= ~EVFUT_READABLE;
+			evfut_io_clear_ready(op->io, EVFUT_READABLE);
 		break;
 	case OP_READ_EXACT:
 		n = read(fd, buf + op->done, op->len - op->done);
