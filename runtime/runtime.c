@@ -193,10 +193,12 @@ evfut__trace_clock(void)
 
 void
 evfut__trace(struct evfut_runtime *rt, enum evfut_trace_event event,
-             const struct evfut_task *task, int flag)
+             struct evfut_task *task, int flag)
 {
-	struct evfut_trace_record record = {
-	        event, evfut__trace_clock(), task->id, task->where, 0, 0, 0, 0};
+	struct evfut_trace_record record = {event,    evfut__trace_clock(),
+	                                    task->id, evfut__task_where(task),
+	                                    0,        0,
+	                                    0,        0};
 
 	if (event == EVFUT_TRACE_POLL_END)
 		record.ready = flag;

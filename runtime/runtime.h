@@ -33,6 +33,7 @@ struct event_base;
 #define EVFUT__TASK_RUNNING        64u  /* being polled */
 #define EVFUT__TASK_NOTIFIED       128u /* woken while running */
 #define EVFUT__TASK_COMPLETE       256u /* finished */
+#define EVFUT__TASK_EXTERNAL       512u /* future, where, release in fields */
 
 struct evfut_runtime {
 	struct event_base *base;
@@ -72,9 +73,10 @@ extern _Thread_local struct evfut_runtime *evfut__current EVFUT__TLS;
 
 uint64_t evfut__trace_clock(void);
 void evfut__trace(struct evfut_runtime *rt, enum evfut_trace_event event,
-                  const struct evfut_task *task, int flag);
+                  struct evfut_task *task, int flag);
 void evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task);
 void evfut__task_take_remote(struct evfut_runtime *rt);
+const char *evfut__task_where(struct evfut_task *task);
 void evfut__task_cancel(struct evfut_runtime *rt, struct evfut_task *task);
 void evfut__task_unref(struct evfut_task *task);
 int evfut__task_root(struct evfut_runtime *rt, struct evfut_future *future,

@@ -37,20 +37,54 @@ static const struct evfut_waker_vtable task_vtable = {
         task_drop,
 };
 
-#define ALIGN_UP(n)                                                            \
-	(((n) + alignof(max_align_t) - 1) / alignof(max_align_t) *             \
-	 alignof(max_align_t))
+/*
+ * A task in caller memory (evfut_task_start, block_on's root) keeps its
+ * future, spawn site and release function in the struct's last fields. A
+ * spawned copy stops before them: the future follows the header at once,
+ * then its spawn site, then a joinable task's join waker; the memory is the
+ * library's to free. Sixty-four bytes of header, not eighty-eight, is what
+ * a million spawned tasks page in.
+ */
+#define TASK_CORE offsetof(struct evfut_task, where)
+_Static_assert(TASK_CORE % alignof(max_align_t) == 0,
+               "a spawned future must start max-aligned after the header");
 
-/* Where the future copy starts inside an allocated task; a joinable task
- * keeps the waker of its join between the header and the future. */
-#define TASK_FUTURE_OFFSET ALIGN_UP(sizeof(struct evfut_task))
-#define JOINABLE_FUTURE_OFFSET                                                 \
-	ALIGN_UP(sizeof(struct evfut_task) + sizeof(struct evfut_waker))
+#define ALIGN_PTR(n) (((n) + sizeof(void *) - 1) & ~(sizeof(void *) - 1))
 
+static bool
+external(const struct evfut_task *task)
+{
+	return task->flags & EVFUT__TASK_EXTERNAL;
+}
+
+static struct evfut_future *
+task_future(struct evfut_task *task)
+{
+	return external(task)
+	               ? task->future
+	               : (struct evfut_future *)((char *)task + TASK_CORE);
+}
+
+static const char **
+task_where(struct evfut_task *task)
+{
+	return external(task)
+	               ? &task->where
+	               : (const char **)(void *)((char *)task + task->tail);
+}
+
+/* A joinable task's join waker, after its spawn site. */
 static struct evfut_waker *
 join_waker(struct evfut_task *task)
 {
-	return (struct evfut_waker *)(void *)(task + 1);
+	return (struct evfut_waker *)(void *)((char *)task + task->tail +
+	                                      sizeof(const char *));
+}
+
+const char *
+evfut__task_where(struct evfut_task *task)
+{
+	return *task_where(task);
 }
 
 static struct evfut_waker
@@ -149,7 +183,10 @@ task_release(struct evfut_task *task)
 	struct evfut_runtime *rt = task->runtime;
 	bool last;
 
-	task->release(task);
+	if (external(task))
+		task->release(task);
+	else
+		evfut__free(task);
 	if (evfut__current == rt) {
 		rt->freed_local++;
 		return;
@@ -200,7 +237,6 @@ live_unlink(struct evfut_runtime *rt, struct evfut_task *task)
 /* Makes @task live on @rt and queues its first poll. */
 static void
 task_launch(struct evfut_runtime *rt, struct evfut_task *task,
-            struct evfut_future *future, evfut_task_release_fn release,
             const char *where)
 {
 	task->state = 0;
@@ -208,9 +244,7 @@ task_launch(struct evfut_runtime *rt, struct evfut_task *task,
 	task->refs = 1; /* the runtime's, until the task finishes */
 	task->holders = 1;
 	task->runtime = rt;
-	task->future = future;
-	task->release = release;
-	task->where = where != NULL ? where : "unknown";
+	*task_where(task) = where != NULL ? where : "unknown";
 	task->id = ++rt->next_id;
 	task->polls = 0;
 	live_link(rt, task);
@@ -228,23 +262,25 @@ free_task(struct evfut_task *task)
 	evfut__free(task);
 }
 
-/* Copies @future into a new task with its future at @offset. */
+/* Copies @future into a new task, with room for @extra bytes after its
+ * spawn site. */
 static int
 spawn_copy(struct evfut_runtime *rt, const struct evfut_future *future,
-           size_t size, size_t offset, struct evfut_task **out)
+           size_t size, size_t extra, struct evfut_task **out)
 {
 	struct evfut_task *task;
-	struct evfut_future *copy;
+	size_t tail;
 
 	if (rt == NULL || future == NULL || future->poll == NULL ||
-	    size < sizeof(*future) || size > SIZE_MAX - offset)
+	    size < sizeof(*future) || size > UINT32_MAX - TASK_CORE - 64)
 		return -EINVAL;
-	task = evfut__malloc(offset + size);
+	tail = ALIGN_PTR(TASK_CORE + size);
+	task = evfut__malloc(tail + sizeof(const char *) + extra);
 	if (task == NULL)
 		return -ENOMEM;
-	copy = (struct evfut_future *)((char *)task + offset);
-	memcpy(copy, future, size);
+	memcpy((char *)task + TASK_CORE, future, size);
 	task->flags = EVFUT__TASK_OWNS_FUTURE;
+	task->tail = (uint32_t)tail;
 	*out = task;
 	return 0;
 }
@@ -254,13 +290,10 @@ evfut_task_spawn_at(struct evfut_runtime *rt, const struct evfut_future *future,
                     size_t size, const char *where)
 {
 	struct evfut_task *task;
-	int rc = spawn_copy(rt, future, size, TASK_FUTURE_OFFSET, &task);
+	int rc = spawn_copy(rt, future, size, 0, &task);
 
 	if (rc == 0)
-		task_launch(rt, task,
-		            (struct evfut_future *)((char *)task +
-		                                    TASK_FUTURE_OFFSET),
-		            free_task, where);
+		task_launch(rt, task, where);
 	return rc;
 }
 
@@ -270,21 +303,18 @@ evfut_task_spawn_joinable_at(struct evfut_runtime *rt,
                              const char *where,
                              struct evfut_join_handle *handle)
 {
+	struct evfut_waker empty = EVFUT_WAKER_EMPTY;
 	struct evfut_task *task;
 	int rc;
 
 	if (handle == NULL)
 		return -EINVAL;
-	rc = spawn_copy(rt, future, size, JOINABLE_FUTURE_OFFSET, &task);
+	rc = spawn_copy(rt, future, size, sizeof(struct evfut_waker), &task);
 	if (rc < 0)
 		return rc;
 	task->flags |= EVFUT__TASK_JOINABLE;
-	join_waker(task)->data = NULL;
-	join_waker(task)->vtable = NULL;
-	task_launch(
-	        rt, task,
-	        (struct evfut_future *)((char *)task + JOINABLE_FUTURE_OFFSET),
-	        free_task, where);
+	*join_waker(task) = empty;
+	task_launch(rt, task, where);
 	task->refs++; /* the handle's */
 	task->holders++;
 	handle->task = task;
@@ -299,8 +329,10 @@ evfut_task_start_at(struct evfut_runtime *rt, struct evfut_task *task,
 	if (rt == NULL || task == NULL || future == NULL ||
 	    future->poll == NULL || release == NULL)
 		return -EINVAL;
-	task->flags = EVFUT__TASK_OWNS_FUTURE;
-	task_launch(rt, task, future, release, where);
+	task->flags = EVFUT__TASK_OWNS_FUTURE | EVFUT__TASK_EXTERNAL;
+	task->future = future;
+	task->release = release;
+	task_launch(rt, task, where);
 	return 0;
 }
 
@@ -312,8 +344,11 @@ evfut__task_root(struct evfut_runtime *rt, struct evfut_future *future,
 
 	if (task == NULL)
 		return -ENOMEM;
-	task->flags = 0; /* the caller of block_on keeps its future */
-	task_launch(rt, task, future, free_task, "block_on");
+	/* The caller of block_on keeps its future. */
+	task->flags = EVFUT__TASK_EXTERNAL;
+	task->future = future;
+	task->release = free_task;
+	task_launch(rt, task, "block_on");
 	/* block_on holds a reference of its own to see the completion. */
 	task->refs = 2;
 	task->holders = 2;
@@ -333,7 +368,7 @@ task_finish(struct evfut_runtime *rt, struct evfut_task *task)
 	        EVFUT__TASK_COMPLETE;
 	live_unlink(rt, task);
 	if (task->flags & EVFUT__TASK_OWNS_FUTURE)
-		evfut_future_drop(task->future);
+		evfut_future_drop(task_future(task));
 	if (task->flags & EVFUT__TASK_JOINABLE)
 		evfut_waker_wake(join_waker(task));
 	/*
@@ -368,7 +403,7 @@ check_lost_wakeup(struct evfut_runtime *rt, struct evfut_task *task)
 	fprintf(stderr,
 	        "evfut: lost wakeup: task %u (spawned at %s) returned Pending "
 	        "on poll %u but kept no waker; it can never be woken\n",
-	        (unsigned)task->id, task->where, (unsigned)task->polls);
+	        (unsigned)task->id, *task_where(task), (unsigned)task->polls);
 }
 #else
 static void
@@ -384,6 +419,7 @@ evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task)
 {
 	struct evfut_waker waker = {task, &task_vtable};
 	struct evfut_context cx = {&waker, rt};
+	struct evfut_future *future;
 	bool ready;
 
 	if (task->flags & EVFUT__TASK_ABORTED) {
@@ -397,7 +433,8 @@ evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task)
 	task->polls++;
 	if (rt->trace != NULL)
 		evfut__trace(rt, EVFUT_TRACE_POLL_BEGIN, task, 0);
-	ready = task->future->poll(task->future, &cx) == EVFUT_READY;
+	future = task_future(task);
+	ready = future->poll(future, &cx) == EVFUT_READY;
 	if (rt->trace != NULL)
 		evfut__trace(rt, EVFUT_TRACE_POLL_END, task, ready);
 	if (ready) {
@@ -546,5 +583,5 @@ evfut_task_join_output(const struct evfut_task_join *join)
 {
 	if (join == NULL || join->handle.task == NULL)
 		return NULL;
-	return join->handle.task->future;
+	return task_future(join->handle.task);
 }
