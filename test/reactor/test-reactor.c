@@ -644,6 +644,8 @@ START_TEST(test_reactor_register_rejects_regular_file_with_eperm)
 	ck_assert_int_eq(evfut_io_register(&io, harness_rt, fileno(file)),
 	                 -EPERM);
 	ck_assert_int_eq(added_events(rt_base()), before);
+	/* A failed call has no side effect: the descriptor stays blocking. */
+	ck_assert_int_eq(fcntl(fileno(file), F_GETFL) & O_NONBLOCK, 0);
 	/* The descriptor is still the caller's, and open. */
 	ck_assert_int_eq(fclose(file), 0);
 }
