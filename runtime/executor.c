@@ -48,8 +48,10 @@ advance_virtual_clock(struct evfut_runtime *rt)
 	if (!rt->timers.virtual_clock || work_ready(rt))
 		return false;
 	rt->stats.loop_iterations++;
-	if (event_base_loop(rt->base, EVLOOP_ONCE | EVLOOP_NONBLOCK) < 0 ||
-	    work_ready(rt))
+	/* A failing loop is left to the blocking call, which reports it. */
+	if (event_base_loop(rt->base, EVLOOP_ONCE | EVLOOP_NONBLOCK) < 0)
+		return false;
+	if (work_ready(rt))
 		return true;
 	next = evfut__timers_next(&rt->timers);
 	if (next == UINT64_MAX)
