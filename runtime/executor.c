@@ -152,8 +152,7 @@ evfut_runtime_block_on(struct evfut_runtime *rt, struct evfut_future *future)
 	if (rc == 0) {
 		rc = drive(rt, root);
 		if (!complete(root)) {
-			/* The caller's future goes away: nothing may poll it.
-			 */
+			/* Nothing may poll the caller's future now. */
 			evfut__queue_remove(&rt->ready, root);
 			evfut__task_cancel(rt, root);
 		}
