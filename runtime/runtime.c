@@ -182,23 +182,15 @@ evfut_runtime_set_trace(struct evfut_runtime *rt, evfut_trace_fn fn, void *arg)
 	return 0;
 }
 
-uint64_t
-evfut__trace_clock(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void
 evfut__trace(struct evfut_runtime *rt, enum evfut_trace_event event,
              struct evfut_task *task, int flag)
 {
-	struct evfut_trace_record record = {event,    evfut__trace_clock(),
-	                                    task->id, evfut__task_where(task),
-	                                    0,        0,
-	                                    0,        0};
+	struct evfut_trace_record record = {
+	        event,    evfut__clock_ns(CLOCK_MONOTONIC),
+	        task->id, evfut__task_where(task),
+	        0,        0,
+	        0,        0};
 
 	if (event == EVFUT_TRACE_POLL_END)
 		record.ready = flag;

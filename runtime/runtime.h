@@ -71,7 +71,6 @@ struct evfut_runtime {
 #endif
 extern _Thread_local struct evfut_runtime *evfut__current EVFUT__TLS;
 
-uint64_t evfut__trace_clock(void);
 void evfut__trace(struct evfut_runtime *rt, enum evfut_trace_event event,
                   struct evfut_task *task, int flag);
 void evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task);

@@ -83,14 +83,20 @@ evfut__timers_finish(struct evfut__timers *t)
 }
 
 uint64_t
-evfut__timers_now(const struct evfut__timers *t)
+evfut__clock_ns(int clock_id)
 {
 	struct timespec ts;
 
+	clock_gettime(clock_id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+evfut__timers_now(const struct evfut__timers *t)
+{
 	if (t->virtual_clock)
 		return t->virtual_now;
-	clock_gettime(t->source.clock_id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return evfut__clock_ns(t->source.clock_id);
 }
 
 /* Arms the source at @deadline if that is earlier than where it is. */
@@ -129,7 +135,7 @@ static void
 trace_fire(struct evfut__timers *t, uint64_t deadline, uint64_t now)
 {
 	struct evfut_trace_record record = {EVFUT_TRACE_TIMER_FIRE,
-	                                    evfut__trace_clock(),
+	                                    evfut__clock_ns(CLOCK_MONOTONIC),
 	                                    0,
 	                                    NULL,
 	                                    0,

@@ -41,6 +41,16 @@ int evfut__timers_init(struct evfut__timers *t, struct evfut_runtime *rt,
 void evfut__timers_finish(struct evfut__timers *t);
 uint64_t evfut__timers_now(const struct evfut__timers *t);
 
+/* The time on @clock_id, in nanoseconds. */
+uint64_t evfut__clock_ns(int clock_id);
+
+/* @a + @b, saturating at EVFUT_NEVER: huge durations never wrap. */
+static inline evfut_nsec
+evfut__nsec_add(evfut_nsec a, evfut_nsec b)
+{
+	return a > EVFUT_NEVER - b ? EVFUT_NEVER : a + b;
+}
+
 /*
  * Durations start from the clock read once per executor pass, as libuv's
  * uv_now() does: arming a timer then costs no clock read. A deadline so

@@ -28,12 +28,6 @@ evfut_interval_init(struct evfut_interval *interval, evfut_nsec period,
 	return 0;
 }
 
-static evfut_nsec
-add(evfut_nsec a, evfut_nsec b)
-{
-	return a > EVFUT_NEVER - b ? EVFUT_NEVER : a + b;
-}
-
 /* A tick seen later than this after it was due counts as missed, as in
  * tokio: below it, the wake-up's own delay would shift the schedule. */
 #define MISSED_AFTER (5 * EVFUT_MSEC)
@@ -42,13 +36,14 @@ add(evfut_nsec a, evfut_nsec b)
 static evfut_nsec
 next_tick(const struct evfut_interval *iv, evfut_nsec scheduled, evfut_nsec now)
 {
-	if (now <= add(scheduled, MISSED_AFTER) ||
+	if (now <= evfut__nsec_add(scheduled, MISSED_AFTER) ||
 	    iv->missed == EVFUT_MISSED_BURST)
-		return add(scheduled, iv->period);
+		return evfut__nsec_add(scheduled, iv->period);
 	if (iv->missed == EVFUT_MISSED_DELAY)
-		return add(now, iv->period);
+		return evfut__nsec_add(now, iv->period);
 	/* Skip: the first tick of the original schedule after now. */
-	return add(now, iv->period - (now - scheduled) % iv->period);
+	return evfut__nsec_add(now,
+	                       iv->period - (now - scheduled) % iv->period);
 }
 
 static enum evfut_poll

@@ -27,12 +27,6 @@ evfut_sleep_until_init(struct evfut_sleep *sleep, evfut_nsec deadline)
 	sleep->flags = EVFUT__SLEEP_HAS_DEADLINE;
 }
 
-static evfut_nsec
-saturating_add(evfut_nsec a, evfut_nsec b)
-{
-	return a > EVFUT_NEVER - b ? EVFUT_NEVER : a + b;
-}
-
 static void
 complete(struct evfut_sleep *sleep, int result)
 {
@@ -60,7 +54,7 @@ sleep_poll(struct evfut_future *self, struct evfut_context *cx)
 		now = evfut__timers_pass_now(timers);
 		if (!(sleep->flags & EVFUT__SLEEP_HAS_DEADLINE)) {
 			sleep->node.deadline =
-			        saturating_add(now, sleep->node.deadline);
+			        evfut__nsec_add(now, sleep->node.deadline);
 			sleep->flags |= EVFUT__SLEEP_HAS_DEADLINE;
 		}
 		if (sleep->node.deadline <= now) {
@@ -148,6 +142,6 @@ evfut_runtime_advance(struct evfut_runtime *rt, evfut_nsec duration)
 	if (rt == NULL || !rt->timers.virtual_clock)
 		return -EINVAL;
 	evfut__timers_fire(&rt->timers,
-	                   saturating_add(rt->timers.virtual_now, duration));
+	                   evfut__nsec_add(rt->timers.virtual_now, duration));
 	return 0;
 }
