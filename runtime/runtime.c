@@ -52,6 +52,8 @@ evfut_runtime_create(struct evfut_runtime **out,
 	rt->budget = options != NULL && options->budget != 0
 	                     ? options->budget
 	                     : EVFUT_DEFAULT_BUDGET;
+	evfut__pool_init(&rt->pool);
+	rt->pooled = options == NULL || !options->unpooled_tasks;
 	rc = evfut__remote_init(&rt->remote);
 	if (rc < 0)
 		goto fail_remote;
@@ -96,6 +98,7 @@ void
 evfut__runtime_free(struct evfut_runtime *rt)
 {
 	pthread_mutex_destroy(&rt->remote.lock);
+	evfut__pool_finish(&rt->pool);
 	evfut__free(rt);
 }
 
@@ -156,17 +159,22 @@ evfut_runtime_event_base(struct evfut_runtime *rt)
 int
 evfut_runtime_stats(struct evfut_runtime *rt, struct evfut_stats *out)
 {
+	uint64_t freed_remote;
+
 	if (rt == NULL || out == NULL)
 		return -EINVAL;
 	*out = rt->stats;
 	pthread_mutex_lock(&rt->remote.lock);
 	out->wakes_remote = rt->remote.pushes;
 	out->remote_signals = rt->remote.signals;
+	freed_remote = rt->remote.freed;
 	pthread_mutex_unlock(&rt->remote.lock);
 	out->timers_fired = rt->timers.fired;
 	out->timer_arms = rt->timers.arms;
 	out->tasks_live = out->tasks_spawned - out->tasks_completed -
 	                  out->tasks_cancelled;
+	out->tasks_held = rt->allocated - rt->freed_local - freed_remote;
+	out->pool_bytes = evfut__pool_bytes(&rt->pool);
 	return 0;
 }
 
@@ -197,4 +205,21 @@ evfut__trace(struct evfut_runtime *rt, enum evfut_trace_event event,
 	else if (event == EVFUT_TRACE_WAKE)
 		record.remote = flag;
 	rt->trace(&record, rt->trace_arg);
+}
+
+int
+evfut_runtime_trim(struct evfut_runtime *rt)
+{
+	bool idle;
+
+	if (rt == NULL)
+		return -EINVAL;
+	/* With no task held, no thread can release a block meanwhile. */
+	pthread_mutex_lock(&rt->remote.lock);
+	idle = rt->allocated == rt->freed_local + rt->remote.freed;
+	pthread_mutex_unlock(&rt->remote.lock);
+	if (!idle)
+		return -EBUSY;
+	evfut__pool_finish(&rt->pool);
+	return 0;
 }

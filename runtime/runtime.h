@@ -11,6 +11,7 @@
 #include "evfut/runtime.h"
 #include "evfut/task.h"
 
+#include "pool.h"
 #include "queue.h"
 #include "driver.h"
 #include "remote.h"
@@ -26,7 +27,7 @@ struct event_base;
  * SCHEDULED, RUNNING and COMPLETE. */
 #define EVFUT__TASK_OWNS_FUTURE    1u   /* drop the future when finished */
 #define EVFUT__TASK_WOKEN_REMOTELY 2u   /* for the trace: a remote wake */
-#define EVFUT__TASK_JOINABLE       4u   /* a join waker follows the header */
+#define EVFUT__TASK_JOINABLE       4u   /* a join waker precedes the header */
 #define EVFUT__TASK_ABORTED        8u   /* drop the future, do not poll */
 #define EVFUT__TASK_CANCELLED      16u  /* finished without completing */
 #define EVFUT__TASK_SCHEDULED      32u  /* in the ready queue */
@@ -50,6 +51,8 @@ struct evfut_runtime {
 	uint64_t allocated;      /* tasks not yet released, with ... */
 	uint64_t freed_local;    /* ... those released on its thread */
 	uint32_t next_id;
+	struct evfut__pool pool; /* spawned tasks' memory */
+	bool pooled;             /* false: tasks come from malloc */
 	struct evfut__timers timers;
 	unsigned coop;        /* budget left to the task being polled */
 	evfut_trace_fn trace; /* NULL unless tracing */

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdalign.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,17 +40,18 @@ static const struct evfut_waker_vtable task_vtable = {
 
 /*
  * A task in caller memory (evfut_task_start, block_on's root) keeps its
- * future, spawn site and release function in the struct's last fields. A
- * spawned copy stops before them: the future follows the header at once,
- * then its spawn site, then a joinable task's join waker; the memory is the
- * library's to free. Sixty-four bytes of header, not eighty-eight, is what
- * a million spawned tasks page in.
+ * future and release function in the struct's last fields. A spawned copy
+ * is one block from the runtime's pool and stops before them: the future
+ * follows the 64-byte header at once, and a joinable task's join waker
+ * comes before the header. A task sleeping on a timer is then one block of
+ * 128 bytes.
  */
-#define TASK_CORE offsetof(struct evfut_task, where)
+#define TASK_CORE offsetof(struct evfut_task, future)
+#define JOIN_SIZE sizeof(struct evfut_waker)
 _Static_assert(TASK_CORE % alignof(max_align_t) == 0,
                "a spawned future must start max-aligned after the header");
-
-#define ALIGN_PTR(n) (((n) + sizeof(void *) - 1) & ~(sizeof(void *) - 1))
+_Static_assert(JOIN_SIZE % alignof(max_align_t) == 0,
+               "the header must stay max-aligned after the join waker");
 
 static bool
 external(const struct evfut_task *task)
@@ -65,26 +67,25 @@ task_future(struct evfut_task *task)
 	               : (struct evfut_future *)((char *)task + TASK_CORE);
 }
 
-static const char **
-task_where(struct evfut_task *task)
-{
-	return external(task)
-	               ? &task->where
-	               : (const char **)(void *)((char *)task + task->tail);
-}
-
-/* A joinable task's join waker, after its spawn site. */
+/* A joinable task's join waker, before its header. */
 static struct evfut_waker *
 join_waker(struct evfut_task *task)
 {
-	return (struct evfut_waker *)(void *)((char *)task + task->tail +
-	                                      sizeof(const char *));
+	return (struct evfut_waker *)(void *)((char *)task - JOIN_SIZE);
+}
+
+/* Where a spawned copy's memory starts. */
+static void *
+task_block(struct evfut_task *task)
+{
+	return task->flags & EVFUT__TASK_JOINABLE ? (void *)join_waker(task)
+	                                          : (void *)task;
 }
 
 const char *
 evfut__task_where(struct evfut_task *task)
 {
-	return *task_where(task);
+	return task->where;
 }
 
 static struct evfut_waker
@@ -181,17 +182,23 @@ static void
 task_release(struct evfut_task *task)
 {
 	struct evfut_runtime *rt = task->runtime;
+	unsigned cls = task->block;
+	void *block = task_block(task);
 	bool last;
 
 	if (external(task))
 		task->release(task);
-	else
-		evfut__free(task);
+	else if (cls == 0)
+		evfut__free(block);
 	if (evfut__current == rt) {
+		if (cls != 0)
+			evfut__pool_free(&rt->pool, block, cls);
 		rt->freed_local++;
 		return;
 	}
 	pthread_mutex_lock(&rt->remote.lock);
+	if (cls != 0)
+		evfut__pool_free_remote(&rt->pool, block, cls);
 	rt->remote.freed++;
 	last = rt->remote.closed &&
 	       rt->allocated == rt->freed_local + rt->remote.freed;
@@ -244,9 +251,8 @@ task_launch(struct evfut_runtime *rt, struct evfut_task *task,
 	task->refs = 1; /* the runtime's, until the task finishes */
 	task->holders = 1;
 	task->runtime = rt;
-	*task_where(task) = where != NULL ? where : "unknown";
+	task->where = where != NULL ? where : "unknown";
 	task->id = ++rt->next_id;
-	task->polls = 0;
 	live_link(rt, task);
 	rt->allocated++;
 	rt->stats.tasks_spawned++;
@@ -262,25 +268,30 @@ free_task(struct evfut_task *task)
 	evfut__free(task);
 }
 
-/* Copies @future into a new task, with room for @extra bytes after its
- * spawn site. */
+/* Copies @future into a new task, with room for @prefix bytes before its
+ * header. */
 static int
 spawn_copy(struct evfut_runtime *rt, const struct evfut_future *future,
-           size_t size, size_t extra, struct evfut_task **out)
+           size_t size, size_t prefix, struct evfut_task **out)
 {
 	struct evfut_task *task;
-	size_t tail;
+	size_t bytes;
+	unsigned cls;
+	char *block;
 
 	if (rt == NULL || future == NULL || future->poll == NULL ||
-	    size < sizeof(*future) || size > UINT32_MAX - TASK_CORE - 64)
+	    size < sizeof(*future) || size > SIZE_MAX - TASK_CORE - prefix)
 		return -EINVAL;
-	tail = ALIGN_PTR(TASK_CORE + size);
-	task = evfut__malloc(tail + sizeof(const char *) + extra);
-	if (task == NULL)
+	bytes = prefix + TASK_CORE + size;
+	cls = rt->pooled ? evfut__pool_class(bytes) : 0;
+	block = cls != 0 ? evfut__pool_alloc(&rt->pool, cls, &rt->remote.lock)
+	                 : evfut__malloc(bytes);
+	if (block == NULL)
 		return -ENOMEM;
+	task = (struct evfut_task *)(void *)(block + prefix);
 	memcpy((char *)task + TASK_CORE, future, size);
 	task->flags = EVFUT__TASK_OWNS_FUTURE;
-	task->tail = (uint32_t)tail;
+	task->block = (uint8_t)cls;
 	*out = task;
 	return 0;
 }
@@ -309,7 +320,7 @@ evfut_task_spawn_joinable_at(struct evfut_runtime *rt,
 
 	if (handle == NULL)
 		return -EINVAL;
-	rc = spawn_copy(rt, future, size, sizeof(struct evfut_waker), &task);
+	rc = spawn_copy(rt, future, size, JOIN_SIZE, &task);
 	if (rc < 0)
 		return rc;
 	task->flags |= EVFUT__TASK_JOINABLE;
@@ -330,6 +341,7 @@ evfut_task_start_at(struct evfut_runtime *rt, struct evfut_task *task,
 	    future->poll == NULL || release == NULL)
 		return -EINVAL;
 	task->flags = EVFUT__TASK_OWNS_FUTURE | EVFUT__TASK_EXTERNAL;
+	task->block = 0;
 	task->future = future;
 	task->release = release;
 	task_launch(rt, task, where);
@@ -346,6 +358,7 @@ evfut__task_root(struct evfut_runtime *rt, struct evfut_future *future,
 		return -ENOMEM;
 	/* The caller of block_on keeps its future. */
 	task->flags = EVFUT__TASK_EXTERNAL;
+	task->block = 0;
 	task->future = future;
 	task->release = free_task;
 	task_launch(rt, task, "block_on");
@@ -402,8 +415,8 @@ check_lost_wakeup(struct evfut_runtime *rt, struct evfut_task *task)
 	rt->stats.lost_wakeups++;
 	fprintf(stderr,
 	        "evfut: lost wakeup: task %u (spawned at %s) returned Pending "
-	        "on poll %u but kept no waker; it can never be woken\n",
-	        (unsigned)task->id, *task_where(task), (unsigned)task->polls);
+	        "but kept no waker; it can never be woken\n",
+	        (unsigned)task->id, task->where);
 }
 #else
 static void
@@ -430,7 +443,6 @@ evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task)
 	        (task->flags & ~EVFUT__TASK_SCHEDULED) | EVFUT__TASK_RUNNING;
 	rt->coop = EVFUT_COOP_BUDGET;
 	rt->stats.polls++;
-	task->polls++;
 	if (rt->trace != NULL)
 		evfut__trace(rt, EVFUT_TRACE_POLL_BEGIN, task, 0);
 	future = task_future(task);

@@ -2,9 +2,11 @@
  * Suite "executor": scheduling (FIFO order, one re-poll per wake while
  * running, no double queueing), the budget that lets I/O run, the counters,
  * a million tasks, shutdown with live tasks, every -EINVAL and -ENOMEM
- * path, and the lost-wakeup detector of -Ddebug_wakers=true builds.
+ * path, the task pool (reuse, trim, blocks released on other threads), and
+ * the lost-wakeup detector of -Ddebug_wakers=true builds.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -714,10 +716,13 @@ START_TEST(test_executor_destroy_survives_wakes_from_drop)
 	struct evfut_future ready = EVFUT_FUTURE_INIT(ready_poll, NULL);
 	struct evfut_future never = EVFUT_FUTURE_INIT(ready_poll, NULL);
 
+	struct evfut_runtime_options unpooled = {.unpooled_tasks = 1};
+
 	closer_drops = 0;
-	/* Its own runtime, so that every block it frees is checked. */
+	/* Its own runtime, so that every block it frees is checked: with
+	 * the pool, only AddressSanitizer would see a write to a freed task. */
 	harness_alloc_quarantine_begin();
-	ck_assert_int_eq(evfut_runtime_create(&rt, NULL), 0);
+	ck_assert_int_eq(evfut_runtime_create(&rt, &unpooled), 0);
 	ck_assert_int_eq(evfut_task_spawn(rt, &receiver, sizeof(receiver)), 0);
 	ck_assert_int_eq(evfut_task_spawn(rt, &closer.base, sizeof(closer)), 0);
 	ck_assert_int_eq(evfut_runtime_block_on(rt, &ready), 0);
@@ -830,6 +835,9 @@ START_TEST(test_executor_allocator_set_rejects_null_member)
 	ck_assert_int_eq(evfut_task_spawn(harness_rt, &f, sizeof(f)), 0);
 	ck_assert_uint_eq(harness_alloc_calls(), 1);
 	ck_assert_int_eq(evfut_runtime_run(harness_rt), 0);
+	/* The task's block stays in the runtime's pool until a trim. */
+	ck_assert_int_eq(harness_alloc_live(), 1);
+	ck_assert_int_eq(evfut_runtime_trim(harness_rt), 0);
 	ck_assert_int_eq(harness_alloc_live(), 0);
 	ck_assert_int_eq(evfut_allocator_set(NULL), 0);
 }
@@ -905,6 +913,155 @@ START_TEST(test_executor_spawn_enomem_leaves_runtime_usable)
 	ck_assert_uint_eq(stats.tasks_completed, 2);
 }
 END_TEST
+
+/* pool */
+
+/* Completes at once, keeping a clone of its waker in @kept. */
+struct keeper {
+	struct evfut_future base;
+	struct evfut_waker *kept;
+};
+
+static enum evfut_poll
+keeper_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	struct keeper *k = evfut_container_of(self, struct keeper, base);
+
+	*k->kept = evfut_waker_clone(cx->waker);
+	return EVFUT_READY;
+}
+
+/* The address of a task, white-box: a task waker's data is the task. */
+static const void *
+spawn_keeper(struct evfut_runtime *rt, struct evfut_waker *kept)
+{
+	struct keeper k = {EVFUT_FUTURE_INIT(keeper_poll, NULL), kept};
+
+	ck_assert_int_eq(evfut_task_spawn(rt, &k.base, sizeof(k)), 0);
+	ck_assert_int_eq(evfut_runtime_run(rt), 0);
+	return kept->data;
+}
+
+START_TEST(test_executor_pool_reuses_a_released_task)
+{
+	struct evfut_waker kept;
+	const void *first = spawn_keeper(harness_rt, &kept);
+	size_t bytes = harness_stats(harness_rt).pool_bytes;
+
+	ck_assert_uint_gt(bytes, 0);
+	ck_assert_uint_eq(harness_stats(harness_rt).tasks_held, 1);
+	evfut_waker_drop(&kept);
+	ck_assert_uint_eq(harness_stats(harness_rt).tasks_held, 0);
+	ck_assert_ptr_eq(spawn_keeper(harness_rt, &kept), first);
+	evfut_waker_drop(&kept);
+	ck_assert_uint_eq(harness_stats(harness_rt).pool_bytes, bytes);
+}
+END_TEST
+
+static void *
+drop_waker(void *arg)
+{
+	evfut_waker_drop(arg);
+	return NULL;
+}
+
+/* A task released by another thread comes back to the runtime's pool. */
+START_TEST(test_executor_pool_takes_back_tasks_released_elsewhere)
+{
+	struct evfut_waker kept;
+	const void *first = spawn_keeper(harness_rt, &kept);
+	pthread_t thread;
+
+	ck_assert_int_eq(pthread_create(&thread, NULL, drop_waker, &kept), 0);
+	ck_assert_int_eq(pthread_join(thread, NULL), 0);
+	ck_assert_uint_eq(harness_stats(harness_rt).tasks_held, 0);
+	ck_assert_ptr_eq(spawn_keeper(harness_rt, &kept), first);
+	evfut_waker_drop(&kept);
+}
+END_TEST
+
+START_TEST(test_executor_trim_waits_for_every_task)
+{
+	struct evfut_future f = EVFUT_FUTURE_INIT(ready_poll, NULL);
+	struct evfut_join_handle handle = {NULL};
+	struct evfut_waker kept;
+
+	ck_assert_int_eq(evfut_runtime_trim(NULL), -EINVAL);
+	ck_assert_int_eq(evfut_runtime_trim(harness_rt), 0);
+	spawn_keeper(harness_rt, &kept);
+	/* Finished, but a waker refers to it. */
+	ck_assert_int_eq(evfut_runtime_trim(harness_rt), -EBUSY);
+	evfut_waker_drop(&kept);
+	/* Finished, but a join handle refers to it. */
+	ck_assert_int_eq(
+	        evfut_task_spawn_joinable(harness_rt, &f, sizeof(f), &handle),
+	        0);
+	ck_assert_int_eq(evfut_runtime_run(harness_rt), 0);
+	ck_assert_int_eq(evfut_runtime_trim(harness_rt), -EBUSY);
+	ck_assert_uint_gt(harness_stats(harness_rt).pool_bytes, 0);
+	evfut_task_detach(&handle);
+	ck_assert_int_eq(evfut_runtime_trim(harness_rt), 0);
+	ck_assert_uint_eq(harness_stats(harness_rt).pool_bytes, 0);
+	/* And the pool starts afresh. */
+	spawn_keeper(harness_rt, &kept);
+	evfut_waker_drop(&kept);
+	ck_assert_uint_gt(harness_stats(harness_rt).pool_bytes, 0);
+}
+END_TEST
+
+/* Too large for the pool: one allocation of its own, freed at once. */
+struct big {
+	struct evfut_future base;
+	char bytes[2048];
+};
+
+START_TEST(test_executor_large_and_unpooled_tasks_use_the_allocator)
+{
+	struct big big = {EVFUT_FUTURE_INIT(ready_poll, NULL), {0}};
+	struct evfut_runtime_options unpooled = {.unpooled_tasks = 1};
+	struct evfut_future f = EVFUT_FUTURE_INIT(ready_poll, NULL);
+
+	harness_alloc_fail_at(0);
+	ck_assert_int_eq(evfut_task_spawn(harness_rt, &big.base, sizeof(big)),
+	                 0);
+	ck_assert_int_eq(harness_alloc_live(), 1);
+	ck_assert_int_eq(evfut_runtime_run(harness_rt), 0);
+	ck_assert_int_eq(harness_alloc_live(), 0);
+	ck_assert_uint_eq(harness_stats(harness_rt).pool_bytes, 0);
+	harness_alloc_restore();
+
+	harness_runtime_replace(&unpooled);
+	harness_alloc_fail_at(0);
+	ck_assert_int_eq(evfut_task_spawn(harness_rt, &f, sizeof(f)), 0);
+	ck_assert_int_eq(evfut_runtime_run(harness_rt), 0);
+	ck_assert_uint_eq(harness_alloc_calls(), 1);
+	ck_assert_int_eq(harness_alloc_live(), 0);
+	ck_assert_uint_eq(harness_stats(harness_rt).pool_bytes, 0);
+	harness_alloc_restore();
+}
+END_TEST
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+
+#ifdef TEST_ASAN
+/* The pool poisons a released task: touching it is reported, and fails. */
+START_TEST(test_executor_pool_use_after_release_is_reported)
+{
+	struct evfut_waker kept;
+	const volatile char *task =
+	        (const volatile char *)spawn_keeper(harness_rt, &kept);
+
+	evfut_waker_drop(&kept);
+	(void)task[8];
+}
+END_TEST
+#endif
 
 /* lost-wakeup */
 
@@ -1063,6 +1220,20 @@ executor_suite(void)
 	tcase_add_test(tc,
 	               test_executor_create_fails_cleanly_at_each_allocation);
 	tcase_add_test(tc, test_executor_spawn_enomem_leaves_runtime_usable);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pool");
+	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
+	tcase_add_test(tc, test_executor_pool_reuses_a_released_task);
+	tcase_add_test(tc,
+	               test_executor_pool_takes_back_tasks_released_elsewhere);
+	tcase_add_test(tc, test_executor_trim_waits_for_every_task);
+	tcase_add_test(
+	        tc, test_executor_large_and_unpooled_tasks_use_the_allocator);
+#ifdef TEST_ASAN
+	tcase_add_exit_test(
+	        tc, test_executor_pool_use_after_release_is_reported, 1);
+#endif
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lost-wakeup");

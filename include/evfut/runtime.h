@@ -55,6 +55,13 @@ struct evfut_runtime_options {
 	 * runtime, which leaves it intact when destroyed.
 	 */
 	struct event_base *base;
+	/**
+	 * Nonzero: every spawned task is one call to the allocator, freed
+	 * when the task is released, instead of a block of the runtime's
+	 * pool (see evfut_runtime_trim()). Memory then goes back at once,
+	 * and a memory debugger sees each task, at some cost a spawn.
+	 */
+	int unpooled_tasks;
 };
 
 /** Counters kept by every runtime; always on, read with evfut_runtime_stats().
@@ -73,6 +80,11 @@ struct evfut_stats {
 	uint64_t timers_fired;    /**< Timers whose deadline passed. */
 	uint64_t timer_arms;      /**< Re-arms of the timerfd (syscalls). */
 	uint64_t accept_backoffs; /**< Accepts delayed for want of fds. */
+	uint64_t tasks_held;      /**< Tasks whose memory is not released:
+	                               live ones, and finished ones a waker or
+	                               a join handle still refers to. */
+	uint64_t pool_bytes;      /**< Memory kept for spawned tasks, in use or
+	                               free; see evfut_runtime_trim(). */
 };
 
 /**
@@ -136,6 +148,20 @@ EVFUT_API int evfut_runtime_block_on(struct evfut_runtime *rt,
  * @return the base, or NULL if @p rt is NULL.
  */
 EVFUT_API struct event_base *evfut_runtime_event_base(struct evfut_runtime *rt);
+
+/**
+ * Gives the memory kept for spawned tasks back to the allocator.
+ *
+ * A spawned task is one block from the runtime's pool, and a finished
+ * task's block stays there for the next task of its size, so the pool
+ * holds what the most tasks alive at once needed. When no task is held
+ * (tasks_held is 0), this frees all of it; the next spawn starts afresh.
+ *
+ * @return 0; -EBUSY if a task is held (nothing was freed); -EINVAL if
+ * @p rt is NULL. The runtime's thread, outside evfut_runtime_run() and
+ * evfut_runtime_block_on().
+ */
+EVFUT_API int evfut_runtime_trim(struct evfut_runtime *rt);
 
 /**
  * Copies the counters of @p rt into @p out.

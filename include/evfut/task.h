@@ -47,14 +47,13 @@ struct evfut_task {
 	struct evfut_task *live_prev;   /* The runtime's list of live */
 	struct evfut_task *live_next;   /* tasks, for shutdown. */
 	struct evfut_runtime *runtime;  /* Where it is scheduled. */
+	const char *where;              /* Where it was spawned. */
 	uint32_t id;                    /* For diagnostics. */
-	uint32_t polls;                 /* Polls so far. */
-	uint16_t holders;               /* References that are not wakers. */
 	uint16_t flags;                 /* The runtime thread's state. */
-	uint32_t tail;                  /* Spawned copies: where the fields
-	                                   below sit, after the future. */
+	uint8_t holders;                /* References that are not wakers. */
+	uint8_t block;                  /* Spawned copies: the pool class of
+	                                   their memory, 0 if malloc's. */
 	/* A spawned copy has its future right here and keeps no pointer. */
-	const char *where;             /* Where it was spawned. */
 	struct evfut_future *future;   /* What it polls. */
 	evfut_task_release_fn release; /* Frees its memory. */
 };

@@ -153,9 +153,9 @@ END_TEST
 START_TEST(test_fd_other_clocks_are_cloexec)
 {
 	static const struct evfut_runtime_options boot = {
-	        0, EVFUT_CLOCK_BOOTTIME, NULL};
+	        .clock = EVFUT_CLOCK_BOOTTIME};
 	static const struct evfut_runtime_options virt = {
-	        0, EVFUT_CLOCK_VIRTUAL, NULL};
+	        .clock = EVFUT_CLOCK_VIRTUAL};
 	unsigned char before[MAX_FD];
 	struct evfut_runtime *a, *b;
 	int new_count;

@@ -591,6 +591,20 @@ run_whole(work_fn work)
 }
 
 /*
+ * Runs @work on @rt, then has @rt give its task pool back, so that the
+ * next run allocates its tasks' memory again (and can fail to) and what
+ * is left allocated is a leak.
+ */
+static int
+work_trimmed(struct evfut_runtime *rt, work_fn work)
+{
+	int rc = work(rt);
+
+	ck_assert_int_eq(evfut_runtime_trim(rt), 0);
+	return rc;
+}
+
+/*
  * Runs @work with the k-th evfut allocation failing, for k = 1, 2, ...
  * until a run completes with no failure; on @rt if given (then checks
  * that @rt runs @work again afterwards), else in a runtime of its own.
@@ -608,7 +622,7 @@ inject_each(const char *name, work_fn work, struct evfut_runtime *rt)
 
 		ck_assert_msg(k < 10000, "%s: no end in sight", name);
 		harness_alloc_fail_at(k);
-		rc = rt != NULL ? work(rt) : run_whole(work);
+		rc = rt != NULL ? work_trimmed(rt, work) : run_whole(work);
 		calls = harness_alloc_calls();
 		live = harness_alloc_live();
 		harness_alloc_restore();
@@ -629,7 +643,7 @@ inject_each(const char *name, work_fn work, struct evfut_runtime *rt)
 		if (rt == NULL)
 			continue;
 		harness_alloc_fail_at(0);
-		ck_assert_msg(work(rt) == 0,
+		ck_assert_msg(work_trimmed(rt, work) == 0,
 		              "%s: k=%lu: the runtime is not usable after the "
 		              "failure",
 		              name, k);
@@ -658,7 +672,7 @@ scenario(const char *name, work_fn work,
 	        name, failures, reused);
 	/* And once more, with nothing failing. */
 	harness_alloc_fail_at(0);
-	ck_assert_int_eq(work(rt), 0);
+	ck_assert_int_eq(work_trimmed(rt, work), 0);
 	ck_assert_int_eq(harness_alloc_live(), 0);
 	harness_alloc_restore();
 	evfut_runtime_destroy(rt);
@@ -666,7 +680,7 @@ scenario(const char *name, work_fn work,
 }
 
 static const struct evfut_runtime_options virtual_clock = {
-        0, EVFUT_CLOCK_VIRTUAL, NULL};
+        .clock = EVFUT_CLOCK_VIRTUAL};
 
 START_TEST(test_oom_spawn)
 {
