@@ -917,15 +917,15 @@ END_TEST
 /* pool */
 
 /* Completes at once, keeping a clone of its waker in @kept. */
-struct keeper {
+struct holder {
 	struct evfut_future base;
 	struct evfut_waker *kept;
 };
 
 static enum evfut_poll
-keeper_poll(struct evfut_future *self, struct evfut_context *cx)
+holder_poll(struct evfut_future *self, struct evfut_context *cx)
 {
-	struct keeper *k = evfut_container_of(self, struct keeper, base);
+	struct holder *k = evfut_container_of(self, struct holder, base);
 
 	*k->kept = evfut_waker_clone(cx->waker);
 	return EVFUT_READY;
@@ -933,9 +933,9 @@ keeper_poll(struct evfut_future *self, struct evfut_context *cx)
 
 /* The address of a task, white-box: a task waker's data is the task. */
 static const void *
-spawn_keeper(struct evfut_runtime *rt, struct evfut_waker *kept)
+spawn_holder(struct evfut_runtime *rt, struct evfut_waker *kept)
 {
-	struct keeper k = {EVFUT_FUTURE_INIT(keeper_poll, NULL), kept};
+	struct holder k = {EVFUT_FUTURE_INIT(holder_poll, NULL), kept};
 
 	ck_assert_int_eq(evfut_task_spawn(rt, &k.base, sizeof(k)), 0);
 	ck_assert_int_eq(evfut_runtime_run(rt), 0);
@@ -945,14 +945,14 @@ spawn_keeper(struct evfut_runtime *rt, struct evfut_waker *kept)
 START_TEST(test_executor_pool_reuses_a_released_task)
 {
 	struct evfut_waker kept;
-	const void *first = spawn_keeper(harness_rt, &kept);
+	const void *first = spawn_holder(harness_rt, &kept);
 	size_t bytes = harness_stats(harness_rt).pool_bytes;
 
 	ck_assert_uint_gt(bytes, 0);
 	ck_assert_uint_eq(harness_stats(harness_rt).tasks_held, 1);
 	evfut_waker_drop(&kept);
 	ck_assert_uint_eq(harness_stats(harness_rt).tasks_held, 0);
-	ck_assert_ptr_eq(spawn_keeper(harness_rt, &kept), first);
+	ck_assert_ptr_eq(spawn_holder(harness_rt, &kept), first);
 	evfut_waker_drop(&kept);
 	ck_assert_uint_eq(harness_stats(harness_rt).pool_bytes, bytes);
 }
@@ -969,13 +969,13 @@ drop_waker(void *arg)
 START_TEST(test_executor_pool_takes_back_tasks_released_elsewhere)
 {
 	struct evfut_waker kept;
-	const void *first = spawn_keeper(harness_rt, &kept);
+	const void *first = spawn_holder(harness_rt, &kept);
 	pthread_t thread;
 
 	ck_assert_int_eq(pthread_create(&thread, NULL, drop_waker, &kept), 0);
 	ck_assert_int_eq(pthread_join(thread, NULL), 0);
 	ck_assert_uint_eq(harness_stats(harness_rt).tasks_held, 0);
-	ck_assert_ptr_eq(spawn_keeper(harness_rt, &kept), first);
+	ck_assert_ptr_eq(spawn_holder(harness_rt, &kept), first);
 	evfut_waker_drop(&kept);
 }
 END_TEST
@@ -988,7 +988,7 @@ START_TEST(test_executor_trim_waits_for_every_task)
 
 	ck_assert_int_eq(evfut_runtime_trim(NULL), -EINVAL);
 	ck_assert_int_eq(evfut_runtime_trim(harness_rt), 0);
-	spawn_keeper(harness_rt, &kept);
+	spawn_holder(harness_rt, &kept);
 	/* Finished, but a waker refers to it. */
 	ck_assert_int_eq(evfut_runtime_trim(harness_rt), -EBUSY);
 	evfut_waker_drop(&kept);
@@ -1003,7 +1003,7 @@ START_TEST(test_executor_trim_waits_for_every_task)
 	ck_assert_int_eq(evfut_runtime_trim(harness_rt), 0);
 	ck_assert_uint_eq(harness_stats(harness_rt).pool_bytes, 0);
 	/* And the pool starts afresh. */
-	spawn_keeper(harness_rt, &kept);
+	spawn_holder(harness_rt, &kept);
 	evfut_waker_drop(&kept);
 	ck_assert_uint_gt(harness_stats(harness_rt).pool_bytes, 0);
 }
@@ -1055,7 +1055,7 @@ START_TEST(test_executor_pool_use_after_release_is_reported)
 {
 	struct evfut_waker kept;
 	const volatile char *task =
-	        (const volatile char *)spawn_keeper(harness_rt, &kept);
+	        (const volatile char *)spawn_holder(harness_rt, &kept);
 
 	evfut_waker_drop(&kept);
 	(void)task[8];
