@@ -10,6 +10,22 @@
 
 _Thread_local struct evfut_runtime *evfut__current EVFUT__TLS;
 
+/*
+ * Tasks woken together (timers firing by the thousand) are cold by the time
+ * the queue reaches them: fetch the next one's header and the start of its
+ * future while this one is polled. A prefetch of NULL is harmless.
+ */
+static inline void
+prefetch_task(const struct evfut_task *task)
+{
+#if defined(__GNUC__)
+	__builtin_prefetch(task);
+	__builtin_prefetch((const char *)task + 64);
+#else
+	(void)task;
+#endif
+}
+
 /* Polls at most a budget of ready tasks, so that I/O is never starved. */
 void
 evfut__drain(struct evfut_runtime *rt)
@@ -24,6 +40,7 @@ evfut__drain(struct evfut_runtime *rt)
 		task = evfut__queue_pop(&rt->ready);
 		if (task == NULL)
 			break;
+		prefetch_task(rt->ready.head);
 		evfut__task_poll(rt, task);
 	}
 }
