@@ -18,6 +18,9 @@
  * store_fire: arm N timers uniform in [1, 1000] ms, then advance the clock
  *   in 1 ms steps, popping everything due and asking for the next deadline
  *   once a step; the time is per timer, arm and pop together.
+ * store_fire_spread: the same with a node every SPREAD bytes, as in
+ *   spawned tasks (a 64-byte header, then the future), so that the nodes
+ *   of a slot are cache misses, as they are in evfut-bench timers_fire.
  *
  * Two more, to weigh the designs beyond those:
  *
@@ -54,7 +57,12 @@
 #define SEC  (1000 * MS)
 #define BOOT (UINT64_C(123456) * SEC + 789)
 
-enum { N = 1000000, W = 10000, RUNS = 5 };
+enum { N = 1000000, W = 10000, RUNS = 5, SPREAD = 192 };
+
+/* Node @i of an array of nodes @stride bytes apart. */
+#define NODE_AT(nodes, i, stride)                                              \
+	((struct evfut_timer_node *)(void *)((char *)(nodes) +                 \
+	                                     (size_t)(i) * (stride)))
 
 static uint64_t
 clock_ns(void)
@@ -108,18 +116,20 @@ xorshift64(uint64_t *x)
 		return sum != 0 ? t0 : 0;                                      \
 	} while (0)
 
-#define FIRE_WORKLOAD(d, s, nodes)                                             \
+#define FIRE_WORKLOAD(d, s, nodes, stride)                                     \
 	do {                                                                   \
 		uint64_t x = 42, now = BOOT, t0;                               \
 		size_t popped = 0;                                             \
-		memset(nodes, 0, N * sizeof(*nodes));                          \
+		for (int i = 0; i < N; i++)                                    \
+			memset(NODE_AT(nodes, i, stride), 0, sizeof(*nodes));  \
 		if (evfut__timer_##d##_init(&s, now) < 0)                      \
 			return 0;                                              \
 		t0 = clock_ns();                                               \
 		for (int i = 0; i < N; i++) {                                  \
 			uint64_t ms = xorshift64(&x) % 1000 + 1;               \
-			if (evfut__timer_##d##_insert(&s, &nodes[i],           \
-			                              now + ms * MS) < 0)      \
+			if (evfut__timer_##d##_insert(                         \
+			            &s, NODE_AT(nodes, i, stride),             \
+			            now + ms * MS) < 0)                        \
 				return 0;                                      \
 		}                                                              \
 		for (int step = 0; step < 1000; step++) {                      \
@@ -236,13 +246,25 @@ cancel_wheel(struct evfut_timer_node *nodes)
 static uint64_t
 fire_heap(struct evfut_timer_node *nodes)
 {
-	FIRE_WORKLOAD(heap, heap, nodes);
+	FIRE_WORKLOAD(heap, heap, nodes, sizeof(*nodes));
 }
 
 static uint64_t
 fire_wheel(struct evfut_timer_node *nodes)
 {
-	FIRE_WORKLOAD(wheel, wheel, nodes);
+	FIRE_WORKLOAD(wheel, wheel, nodes, sizeof(*nodes));
+}
+
+static uint64_t
+fire_spread_heap(struct evfut_timer_node *nodes)
+{
+	FIRE_WORKLOAD(heap, heap, nodes, SPREAD);
+}
+
+static uint64_t
+fire_spread_wheel(struct evfut_timer_node *nodes)
+{
+	FIRE_WORKLOAD(wheel, wheel, nodes, SPREAD);
 }
 
 static uint64_t
@@ -319,9 +341,10 @@ int
 main(void)
 {
 	struct evfut_timer_node *nodes = calloc(N, sizeof(*nodes));
+	struct evfut_timer_node *spread = calloc(N, SPREAD);
 	int rc = 0;
 
-	if (nodes == NULL)
+	if (nodes == NULL || spread == NULL)
 		return 1;
 	printf("{\"sizeof_node\":%zu,\"sizeof_heap_store\":%zu,"
 	       "\"sizeof_wheel_store\":%zu,\"default\":\"%s\"}\n",
@@ -332,12 +355,16 @@ main(void)
 	rc |= report("store_cancel", "wheel", cancel_wheel, nodes, N);
 	rc |= report("store_fire", "heap", fire_heap, nodes, N);
 	rc |= report("store_fire", "wheel", fire_wheel, nodes, N);
+	rc |= report("store_fire_spread", "heap", fire_spread_heap, spread, N);
+	rc |= report("store_fire_spread", "wheel", fire_spread_wheel, spread,
+	             N);
 	rc |= report("store_mixed", "heap", mixed_heap, nodes, MIXED_N);
 	rc |= report("store_mixed", "wheel", mixed_wheel, nodes, MIXED_N);
 	rc |= report("store_rewind", "heap", rewind_heap, nodes, REWIND_N);
 	rc |= report("store_rewind", "wheel", rewind_wheel, nodes, REWIND_N);
 	rc |= report("store_past", "heap", past_heap, nodes, REWIND_N);
 	rc |= report("store_past", "wheel", past_wheel, nodes, REWIND_N);
+	free(spread);
 	free(nodes);
 	return rc == 0 ? 0 : 1;
 }

@@ -286,7 +286,7 @@ sleeper_poll(struct evfut_future *self, struct evfut_context *cx)
 		return EVFUT_PENDING;
 	*s->lateness =
 	        (int64_t)now_ns() - (int64_t)evfut_sleep_deadline(&s->sleep);
-	if (s->sleep.result < 0)
+	if (evfut_sleep_result(&s->sleep) < 0)
 		*s->lateness = INT64_MIN;
 	return EVFUT_READY;
 }
@@ -430,8 +430,8 @@ canceller_poll(struct evfut_future *self, struct evfut_context *cx)
 	}
 	c->elapsed = now_ns() - start;
 	for (i = 0; i < CANCEL_WINDOW; i++) {
-		if (window[i].result < 0)
-			c->rc = window[i].result;
+		if (evfut_sleep_result(&window[i]) < 0)
+			c->rc = evfut_sleep_result(&window[i]);
 		evfut_future_drop(&window[i].base);
 	}
 	free(window);

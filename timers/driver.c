@@ -124,13 +124,6 @@ evfut__timers_arm(struct evfut__timers *t, struct evfut_timer_node *node,
 	return rc;
 }
 
-void
-evfut__timers_cancel(struct evfut__timers *t, struct evfut_timer_node *node)
-{
-	if (evfut__timer_node_armed(node))
-		evfut__timer_store_remove(&t->store, node);
-}
-
 static void
 trace_fire(struct evfut__timers *t, uint64_t deadline, uint64_t now)
 {
@@ -158,7 +151,9 @@ detach_due(struct evfut__timers *t, uint64_t now,
 	while (n < FIRE_BATCH &&
 	       (node = evfut__timer_store_pop(&t->store, now)) != NULL) {
 		sleep = evfut_container_of(node, struct evfut_sleep, node);
-		sleep->flags |= EVFUT__SLEEP_FIRED;
+		evfut__sleep_set_idle(
+		        sleep, EVFUT__SLEEP_HAS_DEADLINE | EVFUT__SLEEP_FIRED,
+		        0);
 		if (t->trace != NULL)
 			trace_fire(t, node->deadline, now);
 		wakers[n++] = sleep->waker;

@@ -6,6 +6,7 @@
 #ifndef EVFUT_TIMERS_DRIVER_H
 #define EVFUT_TIMERS_DRIVER_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -17,9 +18,43 @@
 
 struct evfut_runtime;
 
-/* evfut_sleep.flags */
+/* A sleep's flags */
 #define EVFUT__SLEEP_FIRED        1u /* the deadline passed */
 #define EVFUT__SLEEP_HAS_DEADLINE 2u /* node.deadline is absolute */
+
+/*
+ * A sleep's flags and result live in its node's union, over the store's
+ * links, which keeps evfut_sleep at 64 bytes on LP64 (with the task header,
+ * 128 a sleeping task). So they are stored only while the node is not
+ * armed; an armed sleep has a deadline, has not fired, and its result is 0.
+ * Whatever takes the node out of the store (pop, remove) overwrites them,
+ * so it must call evfut__sleep_set_idle() right after.
+ */
+static inline unsigned
+evfut__sleep_flags(const struct evfut_sleep *sleep)
+{
+	if (evfut__timer_node_armed(&sleep->node))
+		return EVFUT__SLEEP_HAS_DEADLINE;
+	return sleep->node.u.idle.flags;
+}
+
+static inline int
+evfut__sleep_result(const struct evfut_sleep *sleep)
+{
+	if (evfut__timer_node_armed(&sleep->node))
+		return 0;
+	return sleep->node.u.idle.result;
+}
+
+/* Sets the state of @sleep, whose node is not armed. */
+static inline void
+evfut__sleep_set_idle(struct evfut_sleep *sleep, unsigned flags, int result)
+{
+	assert(!evfut__timer_node_armed(&sleep->node));
+	sleep->node.u.idle.armed = NULL;
+	sleep->node.u.idle.flags = flags;
+	sleep->node.u.idle.result = result;
+}
 
 struct evfut__timers {
 	struct evfut_runtime *runtime;
@@ -71,8 +106,13 @@ evfut__timers_pass_now(const struct evfut__timers *t)
 /* Arms @node at @deadline: 0, -ENOMEM (nothing changed). */
 int evfut__timers_arm(struct evfut__timers *t, struct evfut_timer_node *node,
                       uint64_t deadline);
-void evfut__timers_cancel(struct evfut__timers *t,
-                          struct evfut_timer_node *node);
+/* Disarms @node if it is armed. */
+static inline void
+evfut__timers_cancel(struct evfut__timers *t, struct evfut_timer_node *node)
+{
+	if (evfut__timer_node_armed(node))
+		evfut__timer_store_remove(&t->store, node);
+}
 /* Fires every timer due at @now; the virtual clock moves to @now first. */
 void evfut__timers_fire(struct evfut__timers *t, uint64_t now);
 /* The earliest pending deadline, UINT64_MAX when there is none. */

@@ -55,7 +55,7 @@ interval_poll(struct evfut_future *self, struct evfut_context *cx)
 
 	if (iv->sleep.base.poll(&iv->sleep.base, cx) == EVFUT_PENDING)
 		return EVFUT_PENDING;
-	iv->result = iv->sleep.result;
+	iv->result = evfut__sleep_result(&iv->sleep);
 	if (iv->result < 0)
 		return EVFUT_READY;
 	iv->ticks++;
@@ -63,7 +63,7 @@ interval_poll(struct evfut_future *self, struct evfut_context *cx)
 	now = evfut__timers_pass_now(&cx->runtime->timers);
 	/* Not armed yet: the next poll arms it, with the task's waker. */
 	iv->sleep.node.deadline = next_tick(iv, iv->scheduled, now);
-	iv->sleep.flags = EVFUT__SLEEP_HAS_DEADLINE;
+	evfut__sleep_set_idle(&iv->sleep, EVFUT__SLEEP_HAS_DEADLINE, 0);
 	return EVFUT_READY;
 }
 

@@ -2,10 +2,17 @@
  * evfut_sleep: a future that completes at a deadline.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "driver.h"
 #include "runtime.h"
+
+/* A task asleep on one: its 64-byte header and this, 128 bytes in all. */
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct evfut_sleep) <= 64,
+               "evfut_sleep grew past 64 bytes on LP64");
+#endif
 
 static enum evfut_poll sleep_poll(struct evfut_future *self,
                                   struct evfut_context *cx);
@@ -24,14 +31,25 @@ void
 evfut_sleep_until_init(struct evfut_sleep *sleep, evfut_nsec deadline)
 {
 	evfut_sleep_init(sleep, deadline);
-	sleep->flags = EVFUT__SLEEP_HAS_DEADLINE;
+	evfut__sleep_set_idle(sleep, EVFUT__SLEEP_HAS_DEADLINE, 0);
 }
 
+/* Takes @sleep out of the store if it is there, leaving it pending. */
+static void
+disarm(struct evfut_sleep *sleep)
+{
+	if (!evfut__timer_node_armed(&sleep->node))
+		return;
+	evfut__timers_cancel(&sleep->runtime->timers, &sleep->node);
+	evfut__sleep_set_idle(sleep, EVFUT__SLEEP_HAS_DEADLINE, 0);
+}
+
+/* Completes @sleep, which is not armed. */
 static void
 complete(struct evfut_sleep *sleep, int result)
 {
-	sleep->flags |= EVFUT__SLEEP_FIRED;
-	sleep->result = result;
+	evfut__sleep_set_idle(
+	        sleep, evfut__sleep_flags(sleep) | EVFUT__SLEEP_FIRED, result);
 }
 
 static enum evfut_poll
@@ -39,23 +57,26 @@ sleep_poll(struct evfut_future *self, struct evfut_context *cx)
 {
 	struct evfut_sleep *sleep =
 	        evfut_container_of(self, struct evfut_sleep, base);
+	int armed = evfut__timer_node_armed(&sleep->node);
 	struct evfut__timers *timers;
 	evfut_nsec now;
 	int rc;
 
-	if (sleep->flags & EVFUT__SLEEP_FIRED)
+	if (!armed && (sleep->node.u.idle.flags & EVFUT__SLEEP_FIRED))
 		return EVFUT_READY;
 	if (cx->runtime == NULL) {
+		disarm(sleep);
 		complete(sleep, -EINVAL);
 		return EVFUT_READY;
 	}
-	if (!evfut__timer_node_armed(&sleep->node)) {
+	if (!armed) {
 		timers = &cx->runtime->timers;
 		now = evfut__timers_pass_now(timers);
-		if (!(sleep->flags & EVFUT__SLEEP_HAS_DEADLINE)) {
+		if (!(sleep->node.u.idle.flags & EVFUT__SLEEP_HAS_DEADLINE)) {
 			sleep->node.deadline =
 			        evfut__nsec_add(now, sleep->node.deadline);
-			sleep->flags |= EVFUT__SLEEP_HAS_DEADLINE;
+			evfut__sleep_set_idle(sleep, EVFUT__SLEEP_HAS_DEADLINE,
+			                      0);
 		}
 		if (sleep->node.deadline <= now) {
 			complete(sleep, 0);
@@ -78,13 +99,6 @@ store:
 }
 
 static void
-disarm(struct evfut_sleep *sleep)
-{
-	if (sleep->runtime != NULL)
-		evfut__timers_cancel(&sleep->runtime->timers, &sleep->node);
-}
-
-static void
 sleep_drop(struct evfut_future *self)
 {
 	struct evfut_sleep *sleep =
@@ -104,8 +118,7 @@ evfut_sleep_reset(struct evfut_sleep *sleep, evfut_nsec deadline)
 		return -EINVAL;
 	disarm(sleep);
 	sleep->node.deadline = deadline;
-	sleep->flags = EVFUT__SLEEP_HAS_DEADLINE;
-	sleep->result = 0;
+	evfut__sleep_set_idle(sleep, EVFUT__SLEEP_HAS_DEADLINE, 0);
 	if (sleep->runtime == NULL)
 		return 0; /* armed by the first poll */
 	timers = &sleep->runtime->timers;
@@ -125,9 +138,16 @@ evfut_sleep_reset(struct evfut_sleep *sleep, evfut_nsec deadline)
 evfut_nsec
 evfut_sleep_deadline(const struct evfut_sleep *sleep)
 {
-	if (sleep == NULL || !(sleep->flags & EVFUT__SLEEP_HAS_DEADLINE))
+	if (sleep == NULL ||
+	    !(evfut__sleep_flags(sleep) & EVFUT__SLEEP_HAS_DEADLINE))
 		return EVFUT_NEVER;
 	return sleep->node.deadline;
+}
+
+int
+evfut_sleep_result(const struct evfut_sleep *sleep)
+{
+	return sleep != NULL ? evfut__sleep_result(sleep) : -EINVAL;
 }
 
 evfut_nsec

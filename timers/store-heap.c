@@ -14,7 +14,8 @@
  *
  * libuv's intrusive pointer-tree heap allocates nothing, but needs three
  * pointers a node and walks the tree by pointer; the array costs 16 bytes a
- * timer (up to twice that just after it doubled) and keeps the node at 32.
+ * timer (up to twice that just after it doubled) and keeps the node at 24:
+ * its position and seq fill the node's union, beside the deadline.
  */
 #include <assert.h>
 #include <errno.h>
@@ -40,14 +41,14 @@ earlier(const entry *a, const entry *b)
 {
 	if (a->deadline != b->deadline)
 		return a->deadline < b->deadline;
-	return a->node->seq < b->node->seq;
+	return a->node->u.heap.seq < b->node->u.heap.seq;
 }
 
 static void
 put(struct evfut__timer_heap *h, size_t i, entry e)
 {
 	h->entries[i] = e;
-	e.node->u.heap_pos = i - PAD + 1;
+	e.node->u.heap.pos = i - PAD + 1;
 }
 
 /* Moves the hole at @i up until @e fits, then puts @e there. */
@@ -167,7 +168,7 @@ evfut__timer_heap_insert(struct evfut__timer_heap *h,
 {
 	int rc;
 
-	if (n->u.heap_pos != 0)
+	if (n->u.heap.pos != 0)
 		return -EINVAL;
 	if (h->count == h->capacity) {
 		rc = grow(h);
@@ -175,7 +176,7 @@ evfut__timer_heap_insert(struct evfut__timer_heap *h,
 			return rc;
 	}
 	n->deadline = deadline;
-	n->seq = h->next_seq++;
+	n->u.heap.seq = h->next_seq++;
 	h->count++;
 	sift_up(h, h->count - 1 + PAD, (entry){deadline, n});
 	return 0;
@@ -185,12 +186,12 @@ void
 evfut__timer_heap_remove(struct evfut__timer_heap *h,
                          struct evfut_timer_node *n)
 {
-	size_t i = n->u.heap_pos - 1 + PAD;
+	size_t i = n->u.heap.pos - 1 + PAD;
 	entry last;
 
-	assert(n->u.heap_pos != 0 && i < h->count + PAD &&
+	assert(n->u.heap.pos != 0 && i < h->count + PAD &&
 	       h->entries[i].node == n);
-	n->u.heap_pos = 0;
+	n->u.heap.pos = 0;
 	last = h->entries[--h->count + PAD];
 	if (last.node == n)
 		return;
@@ -207,7 +208,7 @@ evfut__timer_heap_remove(struct evfut__timer_heap *h,
 int
 evfut__timer_heap_armed(const struct evfut_timer_node *n)
 {
-	return n->u.heap_pos != 0;
+	return n->u.heap.pos != 0;
 }
 
 uint64_t

@@ -3,9 +3,10 @@
  *
  * The store is intrusive: a struct evfut_timer_node lives inside each timer
  * future, and the store only links nodes together, so arming a timer
- * allocates nothing per timer. Nodes pop in (deadline, seq) order, where seq
- * is the arm order the store assigns at insert, so equal deadlines fire in
- * the order they were armed, as libuv's timers do.
+ * allocates nothing per timer. Nodes pop in deadline order, and equal
+ * deadlines in the order they were armed, as libuv's timers do: the heap
+ * keeps an arm sequence number in the node for that, the wheel keeps its
+ * lists in arm order.
  *
  * Two designs sit behind one interface, and both are always compiled (with
  * distinct names) so that the test and the benchmark can run them side by
@@ -15,12 +16,12 @@
  *   deadline cached beside the pointer, as in libev). O(log n) arm, cancel
  *   and pop, O(1) next_deadline, always exact; its array (16 bytes a timer)
  *   grows by doubling, the only allocation.
- * - evfut__timer_wheel_*: a hierarchical timing wheel of 11 levels of 64
+ * - evfut__timer_wheel_*: a hierarchical timing wheel of 8 levels of 256
  *   slots at 1 ns resolution, covering the whole uint64_t range without
  *   wrapping. O(1) arm and cancel, O(1) next_deadline (a lower bound when
  *   the earliest timers share a coarse slot, see below), and O(levels) a
  *   timer to reach it. Its cursor never runs past the now given to pop.
- *   Allocates nothing at all, but the store itself is about 11 KiB.
+ *   Allocates nothing at all, but the store itself is about 32 KiB.
  *
  * The build picks one with EVFUT_TIMER_STORE_HEAP or EVFUT_TIMER_STORE_WHEEL;
  * the generic evfut__timer_store_* names below map to it. Without either,
@@ -40,12 +41,15 @@
 
 /*
  * The node, struct evfut_timer_node, is declared in the public evfut/timer.h
- * because evfut_sleep, which users embed, embeds it; its fields past
- * deadline are private to this store. It is 32 bytes on LP64: deadline,
- * seq, and a union of the heap's position (1-based, 0: not armed) and the
+ * because evfut_sleep, which users embed, embeds it; its union is private
+ * to this store while the node is armed. It is 24 bytes on LP64: deadline,
+ * and a union of the heap's {position (1-based, 0: not armed), seq} and the
  * wheel's list links (next NULL: not armed), so a zero-initialised node is
  * not armed and a zero-initialised future needs no call before its first
- * arm.
+ * arm. The store writes the union only from insert until the node is
+ * popped or removed, and leaves its first word 0 then; the rest is free
+ * for the node's owner while it is not armed (evfut_sleep keeps its state
+ * there, see timers/driver.h).
  */
 
 /* A heap entry: the node's deadline, cached beside it. */
@@ -63,17 +67,19 @@ struct evfut__timer_heap {
 	uint64_t next_seq;
 };
 
-#define EVFUT__TIMER_WHEEL_BITS   6
-#define EVFUT__TIMER_WHEEL_SLOTS  64
-#define EVFUT__TIMER_WHEEL_LEVELS 11 /* ceil(64 / EVFUT__TIMER_WHEEL_BITS) */
+#define EVFUT__TIMER_WHEEL_BITS   8
+#define EVFUT__TIMER_WHEEL_SLOTS  256
+#define EVFUT__TIMER_WHEEL_LEVELS 8 /* 64 / EVFUT__TIMER_WHEEL_BITS */
 
 struct evfut__timer_wheel {
 	/* private */
 	uint64_t elapsed; /* the cursor: at most the latest now given to pop */
-	uint64_t next_seq;
 	size_t count;
 	struct evfut_timer_link overdue; /* deadlines < elapsed, in order */
-	uint64_t occupied[EVFUT__TIMER_WHEEL_LEVELS];
+	uint32_t nonempty;               /* bit k: occupied[k] != 0 */
+	/* bit s of word k: slot 64 * k + s, in level * SLOTS + slot order */
+	uint64_t occupied[EVFUT__TIMER_WHEEL_LEVELS * EVFUT__TIMER_WHEEL_SLOTS /
+	                  64];
 	struct evfut_timer_link
 	        slots[EVFUT__TIMER_WHEEL_LEVELS * EVFUT__TIMER_WHEEL_SLOTS];
 };
@@ -150,21 +156,33 @@ size_t evfut__timer_wheel_count(const struct evfut__timer_wheel *w);
 
 /*
  * The wheel is the default, by measurement (bench/bench-timer-store.c,
- * -O2, ns an operation, heap / wheel): store_cancel (arm + cancel + next
- * among 10,000) 28 / 9; store_fire (arm and fire a million, per timer)
- * 375 / 195; store_mixed (a server's resets and short timers) 17 / 11;
- * store_rewind (arming just before a high digit boundary the head sits
- * behind) 31 / 14; store_past (arming behind the last pop's now) 33 / 6.
- * The wheel also costs nothing a timer, where the heap's array costs 16
- * bytes (up to 32 just after doubling), which matters at a million idle
- * timers. The wheel's worst cases are gone: its cursor used to run ahead
- * to the head in next_deadline, so an arm between now and the head
- * rewound it and cascaded the timers near the head again (~30 us an arm
- * among 10,000); now the cursor stops at pop's now and next_deadline may
- * answer with a lower bound, at the price of a spurious timerfd wake-up
- * now and then. Against it: the store is 11 KiB even when idle (the heap:
- * 40 bytes and a 1 KiB array), once per runtime. Build with
- * EVFUT_TIMER_STORE_HEAP for a store whose next_deadline is always exact.
+ * -O2, ns an operation, medians, heap / wheel): store_cancel (arm + cancel
+ * + next among 10,000) 27 / 7.6; store_fire (arm and fire a million, per
+ * timer) 279 / 78; store_fire_spread (the same with a node every 192
+ * bytes, cold as in tasks) 323 / 137; store_mixed (a server's resets and
+ * short timers) 17 / 10.5; store_rewind (arming just before a high digit
+ * boundary the head sits behind) 31 / 8.7; store_past (arming behind the
+ * last pop's now) 30 / 6.6. The wheel also costs nothing a timer, where
+ * the heap's array costs 16 bytes (up to 32 just after doubling), which
+ * matters at a million idle timers. The wheel's worst cases are gone: its
+ * cursor used to run ahead to the head in next_deadline, so an arm between
+ * now and the head rewound it and cascaded the timers near the head again
+ * (~30 us an arm among 10,000); now the cursor stops at pop's now and
+ * next_deadline may answer with a lower bound, at the price of a spurious
+ * timerfd wake-up now and then. Against it: the store is 32 KiB even when
+ * idle (the heap: 40 bytes and a 1 KiB array), once per runtime. Build
+ * with EVFUT_TIMER_STORE_HEAP for a store whose next_deadline is always
+ * exact.
+ *
+ * The wheel has 8 bits a level, and cascades walk each list from both
+ * ends, since a cascade is a cache miss a node (see store-wheel.c). Against
+ * 6 bits (11 levels of 64 slots, 11 KiB) and one walk, alternating runs
+ * pinned with taskset -c 1, medians of 11: evfut-bench timers_fire
+ * 0.725 -> 0.581 s CPU, late p99 80.2 -> 78.9 ms; timers_cancel 20.9 ->
+ * 20.6 ns; timers_light p50 29.4 -> 29.0 us; bench-timer-store store_fire
+ * 133 -> 78 ns, store_fire_spread 267 -> 137, store_cancel 8.2 -> 7.6,
+ * store_past 6.2 -> 6.6. The walk gives most of it: 6 bits with the walk
+ * took 0.654 s against 0.633 s. The 21 KiB more a runtime buy the rest.
  */
 #if defined(EVFUT_TIMER_STORE_HEAP) && defined(EVFUT_TIMER_STORE_WHEEL)
 #error "define at most one of EVFUT_TIMER_STORE_HEAP, EVFUT_TIMER_STORE_WHEEL"
@@ -216,10 +234,15 @@ evfut__timer_store_remove(struct evfut__timer_store *s,
 	EVFUT__TIMER_STORE(remove)(&s->impl, n);
 }
 
+/* Inline, unlike the designs' own: every poll and drop of a sleep asks. */
 static inline int
 evfut__timer_node_armed(const struct evfut_timer_node *n)
 {
-	return EVFUT__TIMER_STORE(armed)(n);
+#ifdef EVFUT_TIMER_STORE_HEAP
+	return n->u.heap.pos != 0;
+#else
+	return n->u.wheel.next != NULL;
+#endif
 }
 
 static inline uint64_t

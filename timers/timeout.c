@@ -48,8 +48,9 @@ timeout_poll(struct evfut_future *self, struct evfut_context *cx)
 	}
 	if (timeout->sleep.base.poll(&timeout->sleep.base, cx) == EVFUT_PENDING)
 		return EVFUT_PENDING;
-	timeout->result =
-	        timeout->sleep.result < 0 ? timeout->sleep.result : -ETIMEDOUT;
+	timeout->result = evfut__sleep_result(&timeout->sleep);
+	if (timeout->result == 0)
+		timeout->result = -ETIMEDOUT;
 	drop_inner(timeout);
 	return EVFUT_READY;
 }

@@ -77,8 +77,8 @@ sleep_briefly(void)
 	evfut_sleep_init(&nap, 2 * EVFUT_MSEC);
 	rc = evfut_runtime_block_on(rt, &nap.base);
 	/* Never before the deadline. */
-	if (rc == 0 &&
-	    (nap.result != 0 || evfut_runtime_now(rt) < start + 2 * EVFUT_MSEC))
+	if (rc == 0 && (evfut_sleep_result(&nap) != 0 ||
+	                evfut_runtime_now(rt) < start + 2 * EVFUT_MSEC))
 		rc = -EPROTO;
 	evfut_future_drop(&nap.base);
 	evfut_runtime_destroy(rt);

@@ -31,7 +31,9 @@ join_three_sleeps(struct evfut_runtime *rt)
 	evfut_sleep_init(&c, 20 * EVFUT_MSEC);
 	evfut_join_init(&join, all, 3);         /* allocates nothing */
 	evfut_runtime_block_on(rt, &join.base); /* all three done */
-	CHECK(a.result == 0 && b.result == 0 && c.result == 0); /* their own */
+	/* Each keeps its own result. */
+	CHECK(evfut_sleep_result(&a) == 0 && evfut_sleep_result(&b) == 0 &&
+	      evfut_sleep_result(&c) == 0);
 	evfut_future_drop(&join.base); /* drops a, b and c */
 	/* [join] */
 	return 0;

@@ -104,7 +104,7 @@ et_classic_run(const struct et_options *opts, struct evfut_runtime *rt)
 	if (rc == 0)
 		rc = c.result;
 	if (rc == 0 && opts->kind == ET_TIMERFD)
-		rc = sleep.result;
+		rc = evfut_sleep_result(&sleep);
 	if (c.timer != NULL && opts->kind == ET_TIMERFD)
 		evfut_future_drop(c.timer);
 	et_log_detach();

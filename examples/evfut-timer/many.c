@@ -67,10 +67,10 @@ record(struct shared *s, struct timer_future *f, evfut_nsec now)
 	s->late[f->index] = (int64_t)(now - deadline);
 	if (f->polls == 1)
 		s->due_at_first_poll++;
-	if (f->sleep.result < 0) {
+	if (evfut_sleep_result(&f->sleep) < 0) {
 		s->errors++;
 		if (s->error == 0)
-			s->error = f->sleep.result;
+			s->error = evfut_sleep_result(&f->sleep);
 	}
 	if (++s->completed == s->count)
 		evfut_waker_wake_by_ref(&s->waiting);

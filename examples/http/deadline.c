@@ -18,7 +18,7 @@ deadline_poll(struct deadline *d, evfut_nsec want, struct evfut_context *cx)
 		if (evfut_future_poll(&d->sleep.base, cx) == EVFUT_PENDING)
 			return 0;
 		/* A sleep that failed (-ENOMEM) counts as expired. */
-		if (d->sleep.result < 0 ||
+		if (evfut_sleep_result(&d->sleep) < 0 ||
 		    evfut_runtime_now(cx->runtime) >= want) {
 			d->fired = 1;
 			return 1;

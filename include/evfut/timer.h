@@ -46,35 +46,51 @@ struct evfut_timer_link {
 	struct evfut_timer_link *prev;
 };
 
-/** Private: a timer's place in the runtime's timer store. */
+/**
+ * Private: a timer's place in the runtime's timer store. The first word of
+ * the union is 0 (NULL) whenever the timer is not armed.
+ */
 struct evfut_timer_node {
 	/* private */
 	uint64_t deadline;
-	uint64_t seq;
 	union {
-		size_t heap_pos;
-		struct evfut_timer_link wheel;
+		struct {
+			size_t pos; /* 1-based; 0: not armed */
+			uint64_t seq;
+		} heap;
+		struct evfut_timer_link wheel; /* next NULL: not armed */
+		struct {
+			void *armed; /* NULL */
+			unsigned flags;
+			int result;
+		} idle; /* an evfut_sleep's state while not armed */
 	} u;
 };
 
 /**
  * A future that completes at a deadline. Zero-initialise it or use
  * evfut_sleep_init()/evfut_sleep_until_init(); drop it with
- * evfut_future_drop(), which disarms it if it is pending.
+ * evfut_future_drop(), which disarms it if it is pending. Its result is
+ * read with evfut_sleep_result().
  */
 struct evfut_sleep {
 	/* public */
 	struct evfut_future base; /**< Poll and drop through this. */
-	/* read-only */
-	int result; /**< 0 once the deadline passed; -EINVAL with no runtime;
-	                 -ENOMEM if the timer store could not grow. */
 	/* private */
-	unsigned flags;
-	/* node.deadline: the deadline once flags say so, the duration before */
+	/* node.deadline: the deadline once known, the duration before */
 	struct evfut_timer_node node;
 	struct evfut_waker waker;
 	struct evfut_runtime *runtime; /* where it is armed */
 };
+
+/**
+ * The result of @p sleep, read-only; the runtime's thread.
+ *
+ * @return 0 once the deadline passed, and 0 while it is pending; -EINVAL
+ * if it was polled with no runtime (or @p sleep is NULL); -ENOMEM if the
+ * timer store could not grow to arm it.
+ */
+EVFUT_API int evfut_sleep_result(const struct evfut_sleep *sleep);
 
 /**
  * The deadline of @p sleep on its runtime's clock: known from

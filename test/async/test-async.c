@@ -201,7 +201,7 @@ sleeper_poll(struct evfut_future *self, struct evfut_context *cx)
 		evfut_sleep_init(&f->sleep,
 		                 (evfut_nsec)(f->id + 1) * EVFUT_MSEC);
 		EVFUT_AWAIT(&f->sleep.base, cx);
-		ck_assert_int_eq(f->sleep.result, 0);
+		ck_assert_int_eq(evfut_sleep_result(&f->sleep), 0);
 		f->log[(*f->log_n)++] = f->id * 10 + f->i;
 	}
 	EVFUT_ASYNC_END();
@@ -384,7 +384,7 @@ START_TEST(test_async_select_releases_losing_timers_and_wakers)
 	ck_assert_int_eq(atomic_load(&c.wakes), 1);
 	ck_assert_int_eq(poll_with(&sel.base, &c, harness_rt), EVFUT_READY);
 	ck_assert_int_eq(sel.index, 1);
-	ck_assert_int_eq(sleeps[1].result, 0);
+	ck_assert_int_eq(evfut_sleep_result(&sleeps[1]), 0);
 	/* The losers were disarmed: no waker left, and no timer fires. */
 	ck_assert_int_eq(atomic_load(&c.live), 0);
 	before = harness_stats(harness_rt);

@@ -22,7 +22,7 @@ nap_poll(struct evfut_future *self, struct evfut_context *cx)
 
 	if (evfut_future_poll(&n->sleep.base, cx) == EVFUT_PENDING)
 		return EVFUT_PENDING;
-	*n->done = n->sleep.result == 0;
+	*n->done = evfut_sleep_result(&n->sleep) == 0;
 	return EVFUT_READY;
 }
 

@@ -303,8 +303,10 @@ timers_root_poll(struct evfut_future *self, struct evfut_context *cx)
 	r->joined = 1;
 	EVFUT_AWAIT(&r->join.base, cx);
 	for (size_t i = 0; i < TIMERS; i++) {
-		if (r->sleeps[i].result < 0 && r->result == 0)
-			r->result = r->sleeps[i].result;
+		int rc = evfut_sleep_result(&r->sleeps[i]);
+
+		if (rc < 0 && r->result == 0)
+			r->result = rc;
 	}
 	EVFUT_ASYNC_END();
 }

@@ -589,7 +589,7 @@ sleep_ms(unsigned ms)
 
 	evfut_sleep_init(&sleep, ms * EVFUT_MSEC);
 	await(&sleep.base);
-	ck_assert_int_eq(sleep.result, 0);
+	ck_assert_int_eq(evfut_sleep_result(&sleep), 0);
 	evfut_future_drop(&sleep.base);
 }
 

@@ -52,7 +52,7 @@ sleep_ms(unsigned ms)
 
 	evfut_sleep_init(&sleep, ms * EVFUT_MSEC);
 	await(&sleep.base);
-	ck_assert_int_eq(sleep.result, 0);
+	ck_assert_int_eq(evfut_sleep_result(&sleep), 0);
 	evfut_future_drop(&sleep.base);
 }
 
@@ -939,7 +939,7 @@ sleeper_poll(struct evfut_future *self, struct evfut_context *cx)
 
 	if (evfut_future_poll(&s->sleep.base, cx) == EVFUT_PENDING)
 		return EVFUT_PENDING;
-	ck_assert_int_eq(s->sleep.result, 0);
+	ck_assert_int_eq(evfut_sleep_result(&s->sleep), 0);
 	host.sleep_done = true;
 	return EVFUT_READY;
 }

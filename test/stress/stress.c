@@ -613,7 +613,7 @@ timer_set_poll(struct evfut_future *self, struct evfut_context *cx)
 		s->last_deadline = d;
 		s->last_seq = s->arm_seq[i];
 		CHECK(evfut_future_poll(&s->sleeps[i].base, cx) == EVFUT_READY);
-		CHECK(s->sleeps[i].result == 0);
+		CHECK(evfut_sleep_result(&s->sleeps[i]) == 0);
 		s->state[i] = T_FIRED;
 		s->fired++;
 	}

@@ -151,7 +151,7 @@ log_done(int id, const struct evfut_sleep *sleep, struct evfut_runtime *rt)
 	l->clock = clock_ns(log_clock);
 	l->now = evfut_runtime_now(rt);
 	l->done = true;
-	l->result = sleep->result;
+	l->result = evfut_sleep_result(sleep);
 	l->deadline = evfut_sleep_deadline(sleep);
 	ck_assert_int_lt(done_len, MAX_TASKS);
 	done_order[done_len++] = id;
@@ -570,7 +570,7 @@ START_TEST(test_timers_cancel_after_fire_or_twice_is_harmless)
 	ck_assert_int_eq(atomic_load(&c.wakes), 1);
 	ck_assert_int_eq(poll_with(&fired.base, &waker, harness_rt),
 	                 EVFUT_READY);
-	ck_assert_int_eq(fired.result, 0);
+	ck_assert_int_eq(evfut_sleep_result(&fired), 0);
 	/* A completed sleep, twice; a pending one, twice; an unpolled one. */
 	evfut_future_drop(&fired.base);
 	evfut_future_drop(&fired.base);
@@ -707,7 +707,7 @@ START_TEST(test_timers_reset_completed_sleep_is_pending_again)
 	ck_assert_int_eq(atomic_load(&c.wakes), 2);
 	ck_assert_int_eq(poll_with(&sleep.base, &waker, harness_rt),
 	                 EVFUT_READY);
-	ck_assert_int_eq(sleep.result, 0);
+	ck_assert_int_eq(evfut_sleep_result(&sleep), 0);
 	ck_assert_uint_eq(evfut_runtime_now(harness_rt), 250 * MS);
 	ck_assert_uint_eq(timers_fired(harness_rt), 2);
 	evfut_future_drop(&sleep.base);
@@ -736,7 +736,7 @@ START_TEST(test_timers_reset_to_past_deadline_completes_on_next_poll)
 	                 1);
 	ck_assert_int_eq(poll_with(&sleep.base, &waker, harness_rt),
 	                 EVFUT_READY);
-	ck_assert_int_eq(sleep.result, 0);
+	ck_assert_int_eq(evfut_sleep_result(&sleep), 0);
 	ck_assert_uint_eq(timers_fired(harness_rt), 0);
 	advance(harness_rt, 2 * SEC);
 	ck_assert_uint_eq(timers_fired(harness_rt), 0);
@@ -1679,11 +1679,11 @@ START_TEST(test_timers_need_a_runtime)
 
 	evfut_sleep_init(&sleep, MS);
 	ck_assert_int_eq(evfut_block_on(&sleep.base), 0);
-	ck_assert_int_eq(sleep.result, -EINVAL);
+	ck_assert_int_eq(evfut_sleep_result(&sleep), -EINVAL);
 	evfut_future_drop(&sleep.base);
 	evfut_sleep_until_init(&sleep, MS);
 	ck_assert_int_eq(evfut_block_on(&sleep.base), 0);
-	ck_assert_int_eq(sleep.result, -EINVAL);
+	ck_assert_int_eq(evfut_sleep_result(&sleep), -EINVAL);
 	evfut_future_drop(&sleep.base);
 
 	ck_assert_int_eq(evfut_interval_init(&iv, MS, EVFUT_MISSED_SKIP), 0);
@@ -1787,7 +1787,9 @@ enomem_root_poll(struct evfut_future *self, struct evfut_context *cx)
 			evfut_sleep_until_init(&rec_sleeps[i],
 			                       (ENOMEM_N - i) * MS);
 			if (rec_poll(i, cx->runtime) == EVFUT_READY) {
-				ck_assert_int_eq(rec_sleeps[i].result, -ENOMEM);
+				ck_assert_int_eq(
+				        evfut_sleep_result(&rec_sleeps[i]),
+				        -ENOMEM);
 				enomem_seen[i] = true;
 				enomem_failed++;
 			}
@@ -1820,7 +1822,7 @@ START_TEST(test_timers_store_growth_failure_completes_with_enomem)
 		ck_assert_uint_gt(rec_order[i - 1], rec_order[i]);
 	for (i = 0; i < rec_len; i++) {
 		ck_assert(!enomem_seen[rec_order[i]]);
-		ck_assert_int_eq(sleeps[rec_order[i]].result, 0);
+		ck_assert_int_eq(evfut_sleep_result(&sleeps[rec_order[i]]), 0);
 	}
 	ck_assert_uint_eq(timers_fired(harness_rt), fired + 1);
 	ck_assert_uint_eq(armed_timers(harness_rt), 0);
@@ -1870,7 +1872,7 @@ START_TEST(test_timers_reset_growth_failure_returns_enomem)
 		evfut_sleep_until_init(&far[i], 10 * SEC);
 		harness_alloc_fail_at(1);
 		if (poll_with(&far[i].base, &noop, harness_rt) == EVFUT_READY) {
-			ck_assert_int_eq(far[i].result, -ENOMEM);
+			ck_assert_int_eq(evfut_sleep_result(&far[i]), -ENOMEM);
 			full = true;
 		} else {
 			armed++;
@@ -1896,9 +1898,16 @@ START_TEST(test_timers_reset_growth_failure_returns_enomem)
 	ck_assert_int_eq(atomic_load(&c.wakes), 2);
 	ck_assert_int_eq(poll_with(&near.base, &waker, harness_rt),
 	                 EVFUT_READY);
-	ck_assert_int_eq(near.result, 0);
+	ck_assert_int_eq(evfut_sleep_result(&near), 0);
 	ck_assert_uint_eq(evfut_runtime_now(harness_rt), 20 * MS);
 	evfut_future_drop(&near.base);
+	if (full) {
+		/* A reset clears the -ENOMEM of the sleep that failed. */
+		ck_assert_int_eq(evfut_sleep_result(&far[i - 1]), -ENOMEM);
+		ck_assert_int_eq(evfut_sleep_reset(&far[i - 1], 30 * SEC), 0);
+		ck_assert_int_eq(evfut_sleep_result(&far[i - 1]), 0);
+		ck_assert_uint_eq(armed_timers(harness_rt), armed + 1);
+	}
 	for (; i-- > 0;)
 		evfut_future_drop(&far[i].base);
 	ck_assert_uint_eq(armed_timers(harness_rt), 0);
@@ -2042,6 +2051,223 @@ START_TEST(test_timers_source_rearmed_only_for_an_earlier_deadline)
 }
 END_TEST
 
+/* result: evfut_sleep_result(), and the state kept beside the store */
+
+START_TEST(test_timers_sleep_result_is_zero_pending_and_fired)
+{
+	struct harness_counter c;
+	struct evfut_waker waker;
+	struct evfut_sleep sleep, tie;
+
+	use_virtual_clock();
+	harness_counter_init(&c);
+	waker = harness_counter_waker(&c);
+	evfut_sleep_until_init(&sleep, 10 * MS);
+	evfut_sleep_until_init(&tie, 10 * MS);
+	ck_assert_int_eq(evfut_sleep_result(&sleep), 0);
+	ck_assert_int_eq(evfut_sleep_result(NULL), -EINVAL);
+	ck_assert_int_eq(poll_with(&sleep.base, &waker, harness_rt),
+	                 EVFUT_PENDING);
+	arm_by_hand(&tie, harness_rt);
+	/* Armed: pending, result 0, the deadline known. */
+	ck_assert_uint_eq(armed_timers(harness_rt), 2);
+	ck_assert_int_eq(evfut_sleep_result(&sleep), 0);
+	ck_assert_uint_eq(evfut_sleep_deadline(&sleep), 10 * MS);
+	ck_assert_int_eq(poll_with(&sleep.base, &waker, harness_rt),
+	                 EVFUT_PENDING);
+	advance(harness_rt, 10 * MS - 1);
+	ck_assert_int_eq(atomic_load(&c.wakes), 0);
+	advance(harness_rt, 1);
+	ck_assert_int_eq(atomic_load(&c.wakes), 1);
+	/* Fired by the driver, before any poll: the state is whole. */
+	ck_assert_uint_eq(armed_timers(harness_rt), 0);
+	ck_assert_int_eq(evfut_sleep_result(&sleep), 0);
+	ck_assert_uint_eq(evfut_sleep_deadline(&sleep), 10 * MS);
+	ck_assert_uint_eq(evfut_sleep_deadline(&tie), 10 * MS);
+	ck_assert_int_eq(poll_with(&sleep.base, &waker, harness_rt),
+	                 EVFUT_READY);
+	ck_assert_int_eq(poll_with(&sleep.base, &waker, harness_rt),
+	                 EVFUT_READY);
+	ck_assert_int_eq(evfut_sleep_result(&sleep), 0);
+	ck_assert_int_eq(evfut_sleep_result(&tie), 0);
+	ck_assert_uint_eq(timers_fired(harness_rt), 2);
+	evfut_future_drop(&sleep.base);
+	evfut_future_drop(&tie.base);
+	evfut_waker_drop(&waker);
+	ck_assert_int_eq(atomic_load(&c.live), 0);
+}
+END_TEST
+
+START_TEST(test_timers_sleep_result_einval_then_reset_clears_it)
+{
+	struct harness_counter c;
+	struct evfut_waker waker;
+	struct evfut_sleep sleep;
+
+	use_virtual_clock();
+	harness_counter_init(&c);
+	waker = harness_counter_waker(&c);
+	evfut_sleep_init(&sleep, 5 * MS);
+	ck_assert_int_eq(evfut_block_on(&sleep.base), 0);
+	ck_assert_int_eq(evfut_sleep_result(&sleep), -EINVAL);
+	/* Completed: polled again, it stays so. */
+	ck_assert_int_eq(poll_with(&sleep.base, &waker, harness_rt),
+	                 EVFUT_READY);
+	ck_assert_int_eq(evfut_sleep_result(&sleep), -EINVAL);
+	/* A reset makes it pending with no error; a poll arms it. */
+	ck_assert_int_eq(evfut_sleep_reset(&sleep, 5 * MS), 0);
+	ck_assert_int_eq(evfut_sleep_result(&sleep), 0);
+	ck_assert_uint_eq(evfut_sleep_deadline(&sleep), 5 * MS);
+	ck_assert_int_eq(poll_with(&sleep.base, &waker, harness_rt),
+	                 EVFUT_PENDING);
+	ck_assert_uint_eq(armed_timers(harness_rt), 1);
+	advance(harness_rt, 5 * MS);
+	ck_assert_int_eq(poll_with(&sleep.base, &waker, harness_rt),
+	                 EVFUT_READY);
+	ck_assert_int_eq(evfut_sleep_result(&sleep), 0);
+	/* A sleep armed in a runtime, then polled with none, is disarmed. */
+	ck_assert_int_eq(evfut_sleep_reset(&sleep, SEC), 0);
+	ck_assert_uint_eq(armed_timers(harness_rt), 1);
+	ck_assert_int_eq(evfut_block_on(&sleep.base), 0);
+	ck_assert_int_eq(evfut_sleep_result(&sleep), -EINVAL);
+	ck_assert_uint_eq(armed_timers(harness_rt), 0);
+	advance(harness_rt, 2 * SEC);
+	ck_assert_uint_eq(timers_fired(harness_rt), 1);
+	evfut_future_drop(&sleep.base);
+	evfut_waker_drop(&waker);
+	ck_assert_int_eq(atomic_load(&c.live), 0);
+}
+END_TEST
+
+/*
+ * Random arms, resets (earlier, later, past, never), cancels by drop and
+ * re-init, and clock moves over a few sleeps with many equal deadlines,
+ * against a model of each sleep: after every step each reports result 0,
+ * its deadline, and polls ready exactly when it fired; the store holds
+ * exactly the armed ones. The state shares the node with the store's
+ * links, so this is where a path that disarms and forgets it would show.
+ */
+#define CYCLE_N 8
+
+struct cycle_model {
+	evfut_nsec deadline; /* EVFUT_NEVER too while not known */
+	bool relative;       /* initialised with a duration, not polled yet */
+	bool bound;          /* polled in the runtime since its init */
+	bool armed;
+	bool fired;
+};
+
+static void
+cycle_check(struct evfut_sleep *s, const struct cycle_model *m)
+{
+	size_t armed = 0;
+
+	for (int i = 0; i < CYCLE_N; i++) {
+		ck_assert_int_eq(evfut_sleep_result(&s[i]), 0);
+		ck_assert_uint_eq(evfut_sleep_deadline(&s[i]), m[i].deadline);
+		armed += m[i].armed;
+	}
+	ck_assert_uint_eq(armed_timers(harness_rt), armed);
+}
+
+static evfut_nsec
+cycle_deadline(evfut_nsec now)
+{
+	uint64_t r = xorshift64();
+
+	switch (r % 8) {
+	case 0:
+		return now - (r >> 8) % (now + 1); /* due already */
+	case 1:
+		return EVFUT_NEVER;
+	case 2:
+		return now + 1 + (r >> 8) % 1000; /* ns apart */
+	default:
+		return (now / MS + 1 + (r >> 8) % 4) * MS; /* ties */
+	}
+}
+
+START_TEST(test_timers_sleep_state_survives_cancel_reset_rearm_cycles)
+{
+	struct evfut_sleep s[CYCLE_N];
+	struct cycle_model m[CYCLE_N];
+	struct evfut_waker noop = evfut_waker_noop();
+	evfut_nsec now = 0;
+
+	use_virtual_clock();
+	xorshift_state = 0x9e3779b97f4a7c15u;
+	for (int i = 0; i < CYCLE_N; i++) {
+		evfut_sleep_init(&s[i], MS);
+		m[i] = (struct cycle_model){EVFUT_NEVER, true, false, false,
+		                            false};
+	}
+	cycle_check(s, m);
+	for (int step = 0; step < 20000; step++) {
+		uint64_t r = xorshift64();
+		int i = (int)((r >> 16) % CYCLE_N);
+		struct cycle_model *mi = &m[i];
+		evfut_nsec d;
+
+		switch (r % 6) {
+		case 0:
+		case 1: /* Poll: completes, arms, or stays armed. */
+			if (mi->relative)
+				mi->deadline = now + MS;
+			mi->relative = false;
+			/* Due at once: it does not learn the runtime. */
+			if (mi->fired || mi->deadline <= now) {
+				ck_assert_int_eq(poll_with(&s[i].base, &noop,
+				                           harness_rt),
+				                 EVFUT_READY);
+				mi->fired = true;
+				mi->armed = false;
+				break;
+			}
+			ck_assert_int_eq(
+			        poll_with(&s[i].base, &noop, harness_rt),
+			        EVFUT_PENDING);
+			mi->bound = true;
+			mi->armed = mi->deadline != EVFUT_NEVER;
+			break;
+		case 2: /* Reset, pending or fired: pending again. */
+			d = cycle_deadline(now);
+			ck_assert_int_eq(evfut_sleep_reset(&s[i], d), 0);
+			mi->deadline = d;
+			mi->relative = false;
+			mi->fired = false;
+			mi->armed = mi->bound && d != EVFUT_NEVER && d > now;
+			break;
+		case 3: /* Cancel by drop, then init again. */
+			evfut_future_drop(&s[i].base);
+			ck_assert_int_eq(evfut_sleep_result(&s[i]), 0);
+			ck_assert_uint_eq(evfut_sleep_deadline(&s[i]),
+			                  mi->deadline);
+			mi->armed = false;
+			d = cycle_deadline(now);
+			evfut_sleep_until_init(&s[i], d);
+			*mi = (struct cycle_model){d, false, false, false,
+			                           false};
+			break;
+		default: /* Move the clock: armed sleeps due fire. */
+			advance(harness_rt, (r >> 32) % (2 * MS));
+			now = evfut_runtime_now(harness_rt);
+			for (int j = 0; j < CYCLE_N; j++) {
+				if (m[j].armed && m[j].deadline <= now) {
+					m[j].armed = false;
+					m[j].fired = true;
+				}
+			}
+			break;
+		}
+		cycle_check(s, m);
+	}
+	ck_assert_uint_gt(timers_fired(harness_rt), 500);
+	for (int i = 0; i < CYCLE_N; i++)
+		evfut_future_drop(&s[i].base);
+	ck_assert_uint_eq(armed_timers(harness_rt), 0);
+}
+END_TEST
+
 static Suite *
 timers_suite(void)
 {
@@ -2150,6 +2376,15 @@ timers_suite(void)
 	tcase_add_test(
 	        tc, test_timers_advance_fires_passed_timers_for_the_next_drain);
 	tcase_add_test(tc, test_timers_advance_rejects_real_clock_and_null);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("result");
+	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
+	tcase_add_test(tc, test_timers_sleep_result_is_zero_pending_and_fired);
+	tcase_add_test(tc,
+	               test_timers_sleep_result_einval_then_reset_clears_it);
+	tcase_add_test(
+	        tc, test_timers_sleep_state_survives_cancel_reset_rearm_cycles);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
