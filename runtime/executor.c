@@ -13,14 +13,16 @@ _Thread_local struct evfut_runtime *evfut__current EVFUT__TLS;
 /*
  * Tasks woken together (timers firing by the thousand) are cold by the time
  * the queue reaches them: fetch the next one's header and the start of its
- * future while this one is polled. A prefetch of NULL is harmless.
+ * future while this one is polled.
  */
 static inline void
 prefetch_task(const struct evfut_task *task)
 {
 #if defined(__GNUC__)
-	__builtin_prefetch(task);
-	__builtin_prefetch((const char *)task + 64);
+	if (task != NULL) {
+		__builtin_prefetch(task);
+		__builtin_prefetch((const char *)task + 64);
+	}
 #else
 	(void)task;
 #endif
