@@ -125,7 +125,11 @@ void set_buffers(int fd, int bytes);
 /* A connected AF_UNIX stream pair. */
 void make_socketpair(int fds[2]);
 
-/* Events added to @base (libevent's EVENT_BASE_COUNT_ADDED). */
+/*
+ * Events added to @base that watch a descriptor or a signal. Timeouts are
+ * left out: with -Dtimer_fallback=true the timer driver's source is a
+ * libevent timeout, which may stay armed (early) after its last timer went.
+ */
 int added_events(struct event_base *base);
 
 /* Runs @future to completion on harness_rt and asserts that it did. */
