@@ -22,7 +22,8 @@
  * This file builds twice: test-oom against the library as configured (the
  * wheel timer store by default, which allocates nothing), and
  * test-oom-heap against a copy built with -DEVFUT_TIMER_STORE_HEAP, whose
- * array grows while timers are armed (OOM_HEAP_STORE is defined then).
+ * array grows while timers are armed (the macro is defined here too then,
+ * as in a whole build with that store).
  */
 #include <errno.h>
 #include <signal.h>
@@ -325,7 +326,7 @@ work_timers(struct evfut_runtime *rt)
 		rc = r.result;
 	if (r.joined)
 		evfut_future_drop(&r.join.base);
-#ifndef OOM_HEAP_STORE
+#ifndef EVFUT_TIMER_STORE_HEAP
 	/* The wheel allocates nothing: the root task and the join's bitmap
 	 * are all (when nothing failed). */
 	if (rc == 0)
