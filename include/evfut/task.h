@@ -59,7 +59,9 @@ struct evfut_task {
 };
 
 /**
- * Spawns a copy of a future as a new task on @p rt, in one allocation.
+ * Spawns a copy of a future as a new task on @p rt, in one block: from the
+ * runtime's task pool (see evfut_runtime_trim()), or one allocation of its
+ * own for a future over 1 KiB or on a runtime created with unpooled_tasks.
  *
  * @p future points to the first member of a future struct of @p size bytes
  * that has not been polled yet; the struct is copied into the task, so the
