@@ -9,7 +9,8 @@
  * more (malloc adds 8 bytes and rounds up to 16), a spawn and a free cost
  * a few stores, and a million tasks freed in any order cost no
  * coalescing. The price: memory freed by tasks stays in the pool, for
- * tasks of the same class, until the runtime is freed.
+ * tasks of the same class, until the runtime is freed or trimmed
+ * (evfut_runtime_trim(), when no task is held).
  *
  * The runtime's thread allocates and frees. Another thread that releases
  * the last reference to a task hands its block over under the remote lock
@@ -30,6 +31,7 @@ struct evfut__pool_block;
 struct evfut__pool_chunk;
 
 struct evfut__pool {
+	/* By class; class 0 means "from malloc" and has no list. */
 	struct evfut__pool_block *free[EVFUT__POOL_CLASSES + 1];
 	char *bump; /* the newest chunk's unused part */
 	char *end;
