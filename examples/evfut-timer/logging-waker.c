@@ -4,9 +4,9 @@
  * Like Rust's Arc-based wakers, its data is a counted reference: clone
  * bumps the count and allocates nothing, wake and drop release one
  * reference, and the last release drops the wrapped task waker. Every
- * vtable call logs a line with a timestamp, then forwards: wake and
- * wake_by_ref to the task waker's wake_by_ref (the task waker is shared by
- * all the references, so no single one may consume it).
+ * vtable call logs a line with a timestamp, then forwards: wake_by_ref to
+ * the task waker's wake_by_ref (the task waker is shared by all the
+ * references, so no single one may consume it), wake to a clone of it.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -63,19 +63,27 @@ logging_clone(const void *data)
 	return waker;
 }
 
+/*
+ * The woken task may run at once on another thread and drop its own
+ * reference: this one is released first, and the task woken through a
+ * clone of its waker, so that the count is exact in every line and no
+ * reference is touched after it went.
+ */
 static void
 logging_wake(const void *data)
 {
 	struct logging_waker *lw = from_data(data);
+	struct evfut_waker task = evfut_waker_clone(&lw->inner);
+	unsigned left = release(lw);
 
 	et_log("waker",
 	       "wake: consumes this reference (refs %u after), "
-	       "forwards wake_by_ref to the task's waker",
-	       atomic_load(&lw->refs) - 1);
-	evfut_waker_wake_by_ref(&lw->inner);
-	if (release(lw) == 0)
+	       "then wakes the task's waker",
+	       left);
+	if (left == 0)
 		et_log("waker", "that was the last reference: "
 		                "the task's waker is dropped");
+	evfut_waker_wake(&task);
 }
 
 static void
@@ -91,12 +99,10 @@ logging_wake_by_ref(const void *data)
 static void
 logging_drop(const void *data)
 {
-	struct logging_waker *lw = from_data(data);
-	unsigned left = atomic_load(&lw->refs) - 1;
+	unsigned left = release(from_data(data));
 
 	et_log("waker", "drop: refs %u%s", left,
 	       left == 0 ? ", the last: drops the task's waker it wraps" : "");
-	release(lw);
 }
 
 int
