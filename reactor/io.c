@@ -88,7 +88,6 @@ evfut_io_register(struct evfut_io *io, struct evfut_runtime *rt, int fd)
 	io->fd = fd;
 	io->stream = is_stream(fd);
 	io->ready = 0;
-	io->closed = 0;
 	io->runtime = rt;
 	io->waker[0] = empty;
 	io->waker[1] = empty;
@@ -117,9 +116,8 @@ fail_event:
 void
 evfut_io_deregister(struct evfut_io *io)
 {
-	if (io == NULL || io->closed)
+	if (io == NULL || io->event == NULL)
 		return;
-	io->closed = 1;
 	event_free(io->event);
 	io->event = NULL;
 	/* Waiters must learn that the descriptor is gone, not hang. */
@@ -132,7 +130,7 @@ evfut_io_close(struct evfut_io *io)
 {
 	int fd;
 
-	if (io == NULL || io->closed)
+	if (io == NULL || io->event == NULL)
 		return 0;
 	fd = io->fd;
 	evfut_io_deregister(io);
@@ -143,7 +141,7 @@ evfut_io_close(struct evfut_io *io)
 int
 evfut_io_fd(const struct evfut_io *io)
 {
-	return io != NULL && !io->closed ? io->fd : -1;
+	return io != NULL && io->event != NULL ? io->fd : -1;
 }
 
 int
@@ -153,7 +151,7 @@ evfut_io_poll_ready(struct evfut_io *io, unsigned direction,
 	if (io == NULL || cx == NULL ||
 	    (direction != EVFUT_READABLE && direction != EVFUT_WRITABLE))
 		return -EINVAL;
-	if (io->closed)
+	if (io->event == NULL)
 		return -EBADF;
 	if (io->ready & direction)
 		return 1;
@@ -174,7 +172,7 @@ evfut_io_clear_ready(struct evfut_io *io, unsigned direction)
 int
 evfut_io_shutdown(struct evfut_io *io, int how)
 {
-	if (io == NULL || io->closed)
+	if (io == NULL || io->event == NULL)
 		return -EBADF;
 	return shutdown(io->fd, how) < 0 ? -errno : 0;
 }

@@ -148,7 +148,7 @@ evfut_io_local_port(const struct evfut_io *io)
 	struct sockaddr_storage addr;
 	socklen_t len = sizeof(addr);
 
-	if (io == NULL || io->closed)
+	if (io == NULL || io->event == NULL)
 		return -EBADF;
 	if (getsockname(io->fd, (struct sockaddr *)&addr, &len) < 0)
 		return -errno;
@@ -194,7 +194,7 @@ evfut_tcp_connect_start(struct evfut_io *io, struct evfut_runtime *rt,
 int
 evfut_tcp_set_nodelay(struct evfut_io *io, int on)
 {
-	if (io == NULL || io->closed)
+	if (io == NULL || io->event == NULL)
 		return -EBADF;
 	if (setsockopt(io->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) < 0)
 		return -errno;

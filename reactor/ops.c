@@ -213,7 +213,7 @@ op_drop(struct evfut_future *self)
 	        evfut_container_of(self, struct evfut_io_op, base);
 
 	/* One waiter per direction: the stored waker is this operation's. */
-	if (op->waiting && !op->io->closed)
+	if (op->waiting && op->io->event != NULL)
 		evfut_waker_drop(&op->io->waker[direction_of(op->kind) ==
 		                                EVFUT_WRITABLE]);
 	op->waiting = 0;

@@ -49,7 +49,6 @@ notify_one_locked(struct evfut_notify *notify)
 {
 	struct evfut_waker none = EVFUT_WAKER_EMPTY;
 	struct evfut_waiter *w = notify->waiters.head;
-	struct evfut_waker waker;
 
 	while (w != NULL && w->word != notify->generation)
 		w = w->next;
@@ -58,11 +57,8 @@ notify_one_locked(struct evfut_notify *notify)
 		return none;
 	}
 	evfut__waitlist_remove(&notify->waiters, w);
-	waker = evfut__waiter_take(w);
-	/* Last, and released: its poll may read it without the lock. */
-	__atomic_store_n(&notified_of(w)->state, NOTIFIED_ONE,
-	                 __ATOMIC_RELEASE);
-	return waker;
+	notified_of(w)->state = NOTIFIED_ONE;
+	return evfut__waiter_take(w);
 }
 
 int
@@ -85,6 +81,7 @@ evfut_notify_waiters(struct evfut_notify *notify)
 	struct evfut__wake_batch batch;
 	struct evfut_waiter *w;
 	unsigned generation;
+	bool more;
 
 	if (notify == NULL)
 		return -EINVAL;
@@ -98,14 +95,16 @@ evfut_notify_waiters(struct evfut_notify *notify)
 		while (w != NULL && w->word != generation &&
 		       !evfut__wake_batch_full(&batch)) {
 			evfut__waitlist_remove(&notify->waiters, w);
+			notified_of(w)->state = NOTIFIED_ALL;
 			evfut__wake_batch_add(&batch, evfut__waiter_take(w));
-			__atomic_store_n(&notified_of(w)->state, NOTIFIED_ALL,
-			                 __ATOMIC_RELEASE);
 			w = notify->waiters.head;
 		}
+		/* Decided under the lock: once unlocked, a woken task may
+		 * drop (and free) the waiter at the head. */
+		more = w != NULL && w->word != generation;
 		evfut__spin_unlock(&notify->lock);
 		evfut__wake_batch_run(&batch);
-		if (w == NULL || w->word == generation)
+		if (!more)
 			return 0;
 		evfut__spin_lock(&notify->lock);
 	}
@@ -160,17 +159,7 @@ notified_poll(struct evfut_future *self, struct evfut_context *cx)
 	        evfut_container_of(self, struct evfut_notified, base);
 	struct evfut_notify *notify = notified->notify;
 	struct evfut_waker old = EVFUT_WAKER_EMPTY;
-	unsigned state = __atomic_load_n(&notified->state, __ATOMIC_ACQUIRE);
 
-	/*
-	 * Notified already: the notifier unlinked the node and took its
-	 * waker before it said so, and nothing else touches the node now, so
-	 * the lock is not needed (one locked operation less per notify).
-	 */
-	if (state == NOTIFIED_ONE || state == NOTIFIED_ALL) {
-		notified->state = NOTIFIED_DONE;
-		return EVFUT_READY;
-	}
 	evfut__spin_lock(&notify->lock);
 	if (notified_ready_locked(notified)) {
 		notified->state = NOTIFIED_DONE;

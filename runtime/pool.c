@@ -61,12 +61,6 @@ evfut__pool_init(struct evfut__pool *pool)
 	pool->remote = NULL;
 }
 
-size_t
-evfut__pool_bytes(const struct evfut__pool *pool)
-{
-	return pool->bytes;
-}
-
 void
 evfut__pool_finish(struct evfut__pool *pool)
 {

@@ -45,9 +45,6 @@ void evfut__pool_init(struct evfut__pool *pool);
 /* Frees every chunk: no block may be in use any more. */
 void evfut__pool_finish(struct evfut__pool *pool);
 
-/* Bytes of the chunks. */
-size_t evfut__pool_bytes(const struct evfut__pool *pool);
-
 /* The class of a block of @size bytes; 0: too large, use malloc. */
 static inline unsigned
 evfut__pool_class(size_t size)

@@ -57,3 +57,12 @@ evfut__remote_take(struct evfut__remote *remote)
 	pthread_mutex_unlock(&remote->lock);
 	return taken;
 }
+
+struct evfut_task *
+evfut__remote_stop(struct evfut__remote *remote)
+{
+	pthread_mutex_lock(&remote->lock);
+	remote->stopped = true;
+	pthread_mutex_unlock(&remote->lock);
+	return evfut__remote_take(remote);
+}

@@ -35,6 +35,8 @@ int evfut__remote_init(struct evfut__remote *remote);
 bool evfut__remote_push(struct evfut__remote *remote, struct evfut_task *task);
 /* Unlinks every task, in order: the caller owns their references. */
 struct evfut_task *evfut__remote_take(struct evfut__remote *remote);
+/* Refuses every push from now on, then takes what was queued. */
+struct evfut_task *evfut__remote_stop(struct evfut__remote *remote);
 
 static inline bool
 evfut__remote_pending(struct evfut__remote *remote)

@@ -116,12 +116,7 @@ evfut_runtime_destroy(struct evfut_runtime *rt)
 	 * Queue nothing from now on: a drop function may wake a task that is
 	 * cancelled or freed already, and another thread may be waking one.
 	 */
-	pthread_mutex_lock(&rt->remote.lock);
-	rt->remote.stopped = true;
-	queued = rt->remote.head;
-	rt->remote.head = NULL;
-	rt->remote.tail = NULL;
-	pthread_mutex_unlock(&rt->remote.lock);
+	queued = evfut__remote_stop(&rt->remote);
 	rt->stopped = true;
 	rt->ready.head = NULL;
 	rt->ready.tail = NULL;
@@ -144,7 +139,7 @@ evfut_runtime_destroy(struct evfut_runtime *rt)
 	pthread_mutex_lock(&rt->remote.lock);
 	rt->remote.closed = true;
 	evfut__wakeup_close(&rt->remote.wakeup);
-	last = rt->allocated == rt->freed_local + rt->remote.freed;
+	last = evfut__tasks_released_locked(rt);
 	pthread_mutex_unlock(&rt->remote.lock);
 	if (last)
 		evfut__runtime_free(rt);
@@ -174,7 +169,7 @@ evfut_runtime_stats(struct evfut_runtime *rt, struct evfut_stats *out)
 	out->tasks_live = out->tasks_spawned - out->tasks_completed -
 	                  out->tasks_cancelled;
 	out->tasks_held = rt->allocated - rt->freed_local - freed_remote;
-	out->pool_bytes = evfut__pool_bytes(&rt->pool);
+	out->pool_bytes = rt->pool.bytes;
 	return 0;
 }
 
@@ -196,7 +191,7 @@ evfut__trace(struct evfut_runtime *rt, enum evfut_trace_event event,
 {
 	struct evfut_trace_record record = {
 	        event,    evfut__clock_ns(CLOCK_MONOTONIC),
-	        task->id, evfut__task_where(task),
+	        task->id, task->where,
 	        0,        0,
 	        0,        0};
 
@@ -216,7 +211,7 @@ evfut_runtime_trim(struct evfut_runtime *rt)
 		return -EINVAL;
 	/* With no task held, no thread can release a block meanwhile. */
 	pthread_mutex_lock(&rt->remote.lock);
-	idle = rt->allocated == rt->freed_local + rt->remote.freed;
+	idle = evfut__tasks_released_locked(rt);
 	pthread_mutex_unlock(&rt->remote.lock);
 	if (!idle)
 		return -EBUSY;

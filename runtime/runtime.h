@@ -34,7 +34,7 @@ struct event_base;
 #define EVFUT__TASK_RUNNING        64u  /* being polled */
 #define EVFUT__TASK_NOTIFIED       128u /* woken while running */
 #define EVFUT__TASK_COMPLETE       256u /* finished */
-#define EVFUT__TASK_EXTERNAL       512u /* future, where, release in fields */
+#define EVFUT__TASK_EXTERNAL       512u /* future, release in fields */
 
 struct evfut_runtime {
 	struct event_base *base;
@@ -78,7 +78,6 @@ void evfut__trace(struct evfut_runtime *rt, enum evfut_trace_event event,
                   struct evfut_task *task, int flag);
 void evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task);
 void evfut__task_take_remote(struct evfut_runtime *rt);
-const char *evfut__task_where(struct evfut_task *task);
 void evfut__task_cancel(struct evfut_runtime *rt, struct evfut_task *task);
 void evfut__task_unref(struct evfut_task *task);
 int evfut__task_root(struct evfut_runtime *rt, struct evfut_future *future,
@@ -87,6 +86,13 @@ void evfut__runtime_free(struct evfut_runtime *rt);
 void evfut__drain(struct evfut_runtime *rt);
 void evfut__drain_later(struct evfut_runtime *rt);
 int evfut__drain_init(struct evfut_runtime *rt);
+
+/* Whether every task @rt launched was released; the remote lock held. */
+static inline bool
+evfut__tasks_released_locked(const struct evfut_runtime *rt)
+{
+	return rt->allocated == rt->freed_local + rt->remote.freed;
+}
 
 /* In a borrowed base, nothing drains unless asked: ask on new work. */
 static inline void

@@ -111,6 +111,7 @@ evfut_semaphore_close(struct evfut_semaphore *sem)
 {
 	struct evfut__wake_batch batch;
 	struct evfut_waiter *w;
+	bool more;
 
 	if (sem == NULL)
 		return -EINVAL;
@@ -124,9 +125,11 @@ evfut_semaphore_close(struct evfut_semaphore *sem)
 			acquire_of(w)->state = ACQUIRE_CLOSED;
 			evfut__wake_batch_add(&batch, evfut__waiter_take(w));
 		}
+		more = sem->waiters.head !=
+		       NULL; /* before a woken task frees it */
 		evfut__spin_unlock(&sem->lock);
 		evfut__wake_batch_run(&batch);
-		if (w == NULL)
+		if (!more)
 			return 0;
 		evfut__spin_lock(&sem->lock);
 	}

@@ -82,12 +82,6 @@ task_block(struct evfut_task *task)
 	                                          : (void *)task;
 }
 
-const char *
-evfut__task_where(struct evfut_task *task)
-{
-	return task->where;
-}
-
 static struct evfut_waker
 task_clone(const void *data)
 {
@@ -200,8 +194,7 @@ task_release(struct evfut_task *task)
 	if (cls != 0)
 		evfut__pool_free_remote(&rt->pool, block, cls);
 	rt->remote.freed++;
-	last = rt->remote.closed &&
-	       rt->allocated == rt->freed_local + rt->remote.freed;
+	last = rt->remote.closed && evfut__tasks_released_locked(rt);
 	pthread_mutex_unlock(&rt->remote.lock);
 	if (last)
 		evfut__runtime_free(rt);

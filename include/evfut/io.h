@@ -45,10 +45,9 @@ struct evfut_runtime;
 struct evfut_io {
 	/* private */
 	int fd;
-	unsigned ready;  /* EVFUT_READABLE | EVFUT_WRITABLE */
-	unsigned closed; /* deregistered */
-	unsigned stream; /* a byte stream: a short read drained it */
-	struct event *event;
+	unsigned ready;      /* EVFUT_READABLE | EVFUT_WRITABLE */
+	unsigned stream;     /* a byte stream: a short read drained it */
+	struct event *event; /* NULL: not registered, or deregistered */
 	struct evfut_runtime *runtime;
 	struct evfut_waker waker[2]; /* the latest reader's and writer's */
 };

@@ -6,6 +6,7 @@
  * stored waker is released.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -505,6 +506,82 @@ START_TEST(test_channels_notify_waiters_wakes_all_current_waiters)
 }
 END_TEST
 
+/*
+ * A waiter woken in the first batch of notify_waiters() drops and frees
+ * the waiter next in line, which heads the list when the batch is woken:
+ * the second batch must not read it (AddressSanitizer would see it).
+ */
+#define VICTIM_AT 32 /* the first of the second batch */
+
+static struct evfut_notified *victim;
+static int freeing_wakes;
+
+static struct evfut_waker freeing_clone(const void *data);
+static void freeing_wake(const void *data);
+static void freeing_noop(const void *data);
+
+static const struct evfut_waker_vtable freeing_vtable = {
+        freeing_clone, freeing_wake, freeing_wake, freeing_noop};
+
+static struct evfut_waker
+freeing_clone(const void *data)
+{
+	struct evfut_waker w = {data, &freeing_vtable};
+
+	return w;
+}
+
+static void
+freeing_wake(const void *data)
+{
+	(void)data;
+	freeing_wakes++;
+	if (victim != NULL) {
+		evfut_future_drop(&victim->base);
+		free(victim);
+		victim = NULL;
+	}
+}
+
+static void
+freeing_noop(const void *data)
+{
+	(void)data;
+}
+
+START_TEST(test_channels_notify_waiters_survives_a_waiter_freed_by_a_wake)
+{
+	enum { N = 40 };
+	struct evfut_notified *w[N];
+	struct evfut_waker waker = {NULL, &freeing_vtable};
+	struct evfut_context cx = {&waker, NULL};
+	struct evfut_notify n;
+
+	evfut_notify_init(&n);
+	freeing_wakes = 0;
+	for (int i = 0; i < N; i++) {
+		w[i] = malloc(sizeof(*w[i]));
+		ck_assert_ptr_nonnull(w[i]);
+		evfut_notified_init(w[i], &n);
+		ck_assert_int_eq(evfut_future_poll(&w[i]->base, &cx),
+		                 EVFUT_PENDING);
+	}
+	victim = w[VICTIM_AT];
+	w[VICTIM_AT] = NULL;
+	ck_assert_int_eq(evfut_notify_waiters(&n), 0);
+	ck_assert_ptr_null(victim);
+	ck_assert_int_eq(freeing_wakes, N - 1);
+	for (int i = 0; i < N; i++) {
+		if (w[i] == NULL)
+			continue;
+		ck_assert_int_eq(evfut_future_poll(&w[i]->base, &cx),
+		                 EVFUT_READY);
+		evfut_future_drop(&w[i]->base);
+		free(w[i]);
+	}
+}
+END_TEST
+
 START_TEST(test_channels_notify_dropped_chosen_waiter_passes_it_on)
 {
 	struct harness_counter c;
@@ -672,6 +749,9 @@ channels_suite(void)
 	tcase_add_test(tc, test_channels_notify_one_wakes_waiters_in_order);
 	tcase_add_test(tc,
 	               test_channels_notify_waiters_wakes_all_current_waiters);
+	tcase_add_test(
+	        tc,
+	        test_channels_notify_waiters_survives_a_waiter_freed_by_a_wake);
 	tcase_add_test(tc,
 	               test_channels_notify_dropped_chosen_waiter_passes_it_on);
 	suite_add_tcase(s, tc);

@@ -646,8 +646,25 @@ START_TEST(test_reactor_register_rejects_regular_file_with_eperm)
 	ck_assert_int_eq(added_events(rt_base()), before);
 	/* A failed call has no side effect: the descriptor stays blocking. */
 	ck_assert_int_eq(fcntl(fileno(file), F_GETFL) & O_NONBLOCK, 0);
+	/* Nothing is registered: closing the registration closes nothing. */
+	ck_assert_int_eq(evfut_io_fd(&io), -1);
+	ck_assert_int_eq(evfut_io_close(&io), 0);
 	/* The descriptor is still the caller's, and open. */
 	ck_assert_int_eq(fclose(file), 0);
+}
+END_TEST
+
+START_TEST(test_reactor_zeroed_registration_is_not_registered)
+{
+	struct evfut_io io;
+
+	memset(&io, 0, sizeof(io));
+	ck_assert_int_eq(evfut_io_fd(&io), -1);
+	ck_assert_int_eq(evfut_io_shutdown(&io, SHUT_RDWR), -EBADF);
+	evfut_io_deregister(&io);
+	/* Not descriptor 0, which it never owned. */
+	ck_assert_int_eq(evfut_io_close(&io), 0);
+	ck_assert_int_ge(fcntl(0, F_GETFD), 0);
 }
 END_TEST
 
@@ -1381,6 +1398,7 @@ reactor_suite(void)
 	tcase_add_test(tc, test_reactor_register_rejects_bad_descriptors);
 	tcase_add_test(tc,
 	               test_reactor_register_rejects_regular_file_with_eperm);
+	tcase_add_test(tc, test_reactor_zeroed_registration_is_not_registered);
 	tcase_add_test(tc, test_reactor_null_arguments_are_einval);
 	tcase_add_test(tc, test_reactor_deregistered_io_is_ebadf_everywhere);
 	tcase_add_test(tc, test_reactor_end_of_file_reads_zero);
