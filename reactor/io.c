@@ -45,11 +45,17 @@ on_event(evutil_socket_t fd, short what, void *arg)
 	evfut__current = io->runtime;
 	if (what & EV_CLOSED)
 		io->ready |= READ_CLOSED;
-	if (what & (EV_READ | EV_CLOSED)) {
+	/*
+	 * Only a direction that was not ready wakes: a waker is stored only
+	 * while its bit is clear, and the edge that set it woke that waker
+	 * already (epoll reports both directions on every edge, and an idle
+	 * writer would be polled again for each segment read).
+	 */
+	if ((what & (EV_READ | EV_CLOSED)) && !(io->ready & EVFUT_READABLE)) {
 		io->ready |= EVFUT_READABLE;
 		evfut_waker_wake_by_ref(&io->waker[0]);
 	}
-	if (what & EV_WRITE) {
+	if ((what & EV_WRITE) && !(io->ready & EVFUT_WRITABLE)) {
 		io->ready |= EVFUT_WRITABLE;
 		evfut_waker_wake_by_ref(&io->waker[1]);
 	}
