@@ -1,9 +1,10 @@
 /*
  * consumer: a program built against evfut pulled in as a meson subproject
- * (and, by test/install/run.sh, against an installed evfut). It sleeps on a
- * timer in a spawned task and checks that the task ran.
+ * through a wrap file (test/consumer/run.sh) and against an installed evfut
+ * (test/install/run.sh). It sleeps on a timer in a spawned task and checks
+ * that the task ran.
  *
- * Run: meson setup build/consumer test/consumer && meson test -C build/consumer
+ * Run: test/consumer/run.sh static build/consumer
  */
 #include <stdio.h>
 

@@ -42,6 +42,8 @@ rm -rf "$build"
 mkdir -p "$cache" "$build/destdir"
 root=$(cd "$build/destdir" && pwd)
 cp "$src/test/consumer/meson.build" "$src/test/consumer/consumer.c" "$parent"
+git -C "$src" rev-parse --git-dir >/dev/null 2>&1 ||
+	fail "$src is not a git checkout: the wrap's tarball comes from git archive"
 tree=$(git -C "$src" stash create)
 git -C "$src" archive --format=tar.gz --prefix="$dir/" "${tree:-HEAD}" \
 	>"$cache/$dir.tar.gz"
@@ -75,7 +77,7 @@ prefix=$(option prefix)
 bin="$root$prefix/$(option bindir)/consumer"
 libdir="$root$prefix/$(option libdir)"
 installed=$(cd "$root" && find . ! -type d | sort)
-echo "consumer ($mode) installed:" $installed
+printf 'consumer (%s) installed: %s\n' "$mode" "$(echo "$installed" | tr '\n' ' ')"
 
 [ -x "$bin" ] || fail "no $bin"
 needed=$(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(libevfut[^]]*\)\]/\1/p')
