@@ -1,19 +1,22 @@
 /*
- * The bounded mpsc channel: a ring of fixed-size items and two FIFO lines
- * of waiting futures, for the tasks of one runtime (no lock).
+ * The bounded mpsc channel: a ring of fixed-size items, a FIFO of waiting
+ * sends and one of waiting receives, under the channel's spin lock (none
+ * for a local channel, whose every call is on one thread).
  *
- * Hand-off keeps the lines short and FIFO: a send that finds a receive
- * waiting copies its item straight into the receive's buffer (the ring is
- * then empty), and a receive that frees a slot moves the longest-waiting
- * send's item into the ring. A waiting future is therefore completed by
- * the other side, result set, before its task is woken, and its next poll
- * only reads the result: nobody has to pass a wake along.
+ * Nothing is handed to a future before its poll. A send puts its item in
+ * the ring and wakes one waiting receive, whose poll takes an item from
+ * the ring; a receive that frees a slot reserves it for the longest
+ * waiting send and wakes it, whose poll puts its item in. A woken receive
+ * dropped before its poll passes the wake on to the next one; a woken send
+ * dropped before its poll passes its slot on. So dropping any future at
+ * any point loses no item and duplicates none.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "evfut/channel.h"
+#include "evfut/handle.h"
 
 #include "alloc.h"
 #include "waitlist.h"
@@ -23,8 +26,11 @@
 
 enum {
 	WAIT_INIT = 0,
-	WAIT_LINKED = 1,
-	WAIT_DONE = 2, /* result set */
+	WAIT_LINKED = 1, /* in senders or receivers */
+	WAIT_WOKEN =
+	        2, /* a send: a slot is reserved; a receive: an item came */
+	WAIT_CLOSED = 3, /* taken out by close() */
+	WAIT_DONE = 4,   /* result set; written by the future's thread only */
 };
 
 static enum evfut_poll send_poll(struct evfut_future *self,
@@ -34,9 +40,23 @@ static enum evfut_poll recv_poll(struct evfut_future *self,
                                  struct evfut_context *cx);
 static void recv_drop(struct evfut_future *self);
 
-int
-evfut_mpsc_init(struct evfut_mpsc *ch, size_t capacity, size_t item_size,
-                void *buffer)
+static void
+lock(struct evfut_mpsc *ch)
+{
+	if (!ch->local)
+		evfut__spin_lock(&ch->lock);
+}
+
+static void
+unlock(struct evfut_mpsc *ch)
+{
+	if (!ch->local)
+		evfut__spin_unlock(&ch->lock);
+}
+
+static int
+init(struct evfut_mpsc *ch, size_t capacity, size_t item_size, void *buffer,
+     unsigned local)
 {
 	if (ch == NULL || capacity == 0 || item_size == 0 ||
 	    capacity > SIZE_MAX / item_size)
@@ -51,31 +71,23 @@ evfut_mpsc_init(struct evfut_mpsc *ch, size_t capacity, size_t item_size,
 	ch->buffer = buffer;
 	ch->capacity = capacity;
 	ch->item_size = item_size;
+	ch->tx_count = 1;
+	ch->local = local;
 	return 0;
 }
 
-static struct evfut_mpsc_send *
-send_of(struct evfut_waiter *w)
+int
+evfut_mpsc_init(struct evfut_mpsc *ch, size_t capacity, size_t item_size,
+                void *buffer)
 {
-	return evfut_container_of(w, struct evfut_mpsc_send, node);
+	return init(ch, capacity, item_size, buffer, 0);
 }
 
-static struct evfut_mpsc_recv *
-recv_of(struct evfut_waiter *w)
+int
+evfut_mpsc_init_local(struct evfut_mpsc *ch, size_t capacity, size_t item_size,
+                      void *buffer)
 {
-	return evfut_container_of(w, struct evfut_mpsc_recv, node);
-}
-
-/* Unlinks @w from @list and wakes its task; its result is set. */
-static void
-complete(struct evfut_waitlist *list, struct evfut_waiter *w, unsigned *state)
-{
-	struct evfut_waker waker;
-
-	evfut__waitlist_remove(list, w);
-	*state = WAIT_DONE;
-	waker = evfut__waiter_take(w);
-	evfut_waker_wake(&waker);
+	return init(ch, capacity, item_size, buffer, 1);
 }
 
 static void
@@ -98,76 +110,185 @@ ring_pop(struct evfut_mpsc *ch, void *out)
 	ch->len--;
 }
 
+/* Under the lock: wakes the next waiting receive, an item being there. */
+static struct evfut_waker
+wake_receive_locked(struct evfut_mpsc *ch)
+{
+	struct evfut_waker none = EVFUT_WAKER_EMPTY;
+	struct evfut_waiter *w = evfut__waitlist_pop(&ch->receivers);
+
+	if (w == NULL)
+		return none;
+	evfut__state_set(
+	        &evfut_container_of(w, struct evfut_mpsc_recv, node)->state,
+	        WAIT_WOKEN);
+	return evfut__waiter_take(w);
+}
+
+/* Under the lock: reserves a free slot for the next waiting send. */
+static struct evfut_waker
+wake_send_locked(struct evfut_mpsc *ch)
+{
+	struct evfut_waker none = EVFUT_WAKER_EMPTY;
+	struct evfut_waiter *w;
+
+	if (ch->len + ch->reserved >= ch->capacity ||
+	    (w = evfut__waitlist_pop(&ch->senders)) == NULL)
+		return none;
+	ch->reserved++;
+	evfut__state_set(
+	        &evfut_container_of(w, struct evfut_mpsc_send, node)->state,
+	        WAIT_WOKEN);
+	return evfut__waiter_take(w);
+}
+
+/* Under the lock: whether a new send may take a slot now. */
+static bool
+has_room_locked(const struct evfut_mpsc *ch)
+{
+	return ch->len + ch->reserved < ch->capacity &&
+	       evfut__waitlist_empty(&ch->senders);
+}
+
 int
 evfut_mpsc_try_send(struct evfut_mpsc *ch, const void *item)
 {
-	struct evfut_waiter *w;
-	struct evfut_mpsc_recv *recv;
+	struct evfut_waker waker = EVFUT_WAKER_EMPTY;
+	int rc = 0;
 
 	if (ch == NULL || item == NULL)
 		return -EINVAL;
-	if (ch->flags & CLOSED)
-		return -EPIPE;
-	w = ch->receivers.head;
-	if (w != NULL) {
-		/* A receive waits, so the ring is empty: hand it over. */
-		recv = recv_of(w);
-		memcpy(recv->out, item, ch->item_size);
-		recv->result = 0;
-		complete(&ch->receivers, w, &recv->state);
-		return 0;
+	lock(ch);
+	if (ch->flags & CLOSED) {
+		rc = -EPIPE;
+	} else if (!has_room_locked(ch)) {
+		rc = -EAGAIN;
+	} else {
+		ring_push(ch, item);
+		waker = wake_receive_locked(ch);
 	}
-	if (ch->len == ch->capacity || !evfut__waitlist_empty(&ch->senders))
-		return -EAGAIN;
-	ring_push(ch, item);
-	return 0;
+	unlock(ch);
+	evfut_waker_wake(&waker);
+	return rc;
 }
 
 int
 evfut_mpsc_try_recv(struct evfut_mpsc *ch, void *out)
 {
-	struct evfut_waiter *w;
-	struct evfut_mpsc_send *send;
+	struct evfut_waker waker = EVFUT_WAKER_EMPTY;
+	int rc = 0;
 
 	if (ch == NULL || out == NULL)
 		return -EINVAL;
-	if (ch->len == 0)
-		return (ch->flags & CLOSED) ? -EPIPE : -EAGAIN;
-	ring_pop(ch, out);
-	w = ch->senders.head;
-	if (w != NULL) {
-		/* The slot just freed goes to the longest-waiting send. */
-		send = send_of(w);
-		ring_push(ch, send->item);
-		send->result = 0;
-		complete(&ch->senders, w, &send->state);
+	lock(ch);
+	if (ch->len == 0) {
+		rc = (ch->flags & CLOSED) ? -EPIPE : -EAGAIN;
+	} else {
+		ring_pop(ch, out);
+		waker = wake_send_locked(ch);
 	}
-	return 0;
+	unlock(ch);
+	evfut_waker_wake(&waker);
+	return rc;
 }
 
 size_t
 evfut_mpsc_len(const struct evfut_mpsc *ch)
 {
-	return ch != NULL ? ch->len : 0;
+	struct evfut_mpsc *locked = (struct evfut_mpsc *)ch; /* the lock */
+	size_t len;
+
+	if (ch == NULL)
+		return 0;
+	lock(locked);
+	len = ch->len;
+	unlock(locked);
+	return len;
+}
+
+/* Under the lock: closes @ch, moving every waiter to `woken`. */
+static void
+close_locked(struct evfut_mpsc *ch, struct evfut__wake_batch *batch)
+{
+	struct evfut_waiter *w;
+
+	ch->flags |= CLOSED;
+	while ((w = evfut__waitlist_pop(&ch->senders)) != NULL) {
+		evfut__state_set(
+		        &evfut_container_of(w, struct evfut_mpsc_send, node)
+		                 ->state,
+		        WAIT_CLOSED);
+		evfut__waitlist_push(&ch->woken, w);
+	}
+	while ((w = evfut__waitlist_pop(&ch->receivers)) != NULL) {
+		evfut__state_set(
+		        &evfut_container_of(w, struct evfut_mpsc_recv, node)
+		                 ->state,
+		        WAIT_CLOSED);
+		evfut__waitlist_push(&ch->woken, w);
+	}
+	evfut__wake_batch_take(batch, &ch->woken);
 }
 
 int
 evfut_mpsc_close(struct evfut_mpsc *ch)
 {
-	struct evfut_waiter *w;
+	struct evfut__wake_batch batch;
 
 	if (ch == NULL)
 		return -EINVAL;
-	ch->flags |= CLOSED;
-	while ((w = ch->senders.head) != NULL) {
-		send_of(w)->result = -EPIPE;
-		complete(&ch->senders, w, &send_of(w)->state);
-	}
-	while ((w = ch->receivers.head) != NULL) {
-		recv_of(w)->result = -EPIPE;
-		complete(&ch->receivers, w, &recv_of(w)->state);
-	}
+	lock(ch);
+	close_locked(ch, &batch);
+	unlock(ch);
+	evfut__wake_batch_run(&batch);
 	return 0;
+}
+
+int
+evfut_mpsc_sender_add(struct evfut_mpsc *ch)
+{
+	int rc = 0;
+
+	if (ch == NULL)
+		return -EINVAL;
+	lock(ch);
+	if (ch->flags & CLOSED)
+		rc = -EPIPE;
+	else
+		ch->tx_count++;
+	unlock(ch);
+	return rc;
+}
+
+int
+evfut_mpsc_sender_drop(struct evfut_mpsc *ch)
+{
+	struct evfut__wake_batch batch = {.n = 0};
+	int rc = 0;
+
+	if (ch == NULL)
+		return -EINVAL;
+	lock(ch);
+	if (ch->tx_count == 0)
+		rc = -EINVAL;
+	else if (--ch->tx_count == 0)
+		close_locked(ch, &batch);
+	unlock(ch);
+	evfut__wake_batch_run(&batch);
+	return rc;
+}
+
+int
+evfut_mpsc_is_closed(struct evfut_mpsc *ch)
+{
+	int closed;
+
+	if (ch == NULL)
+		return -EINVAL;
+	lock(ch);
+	closed = (ch->flags & CLOSED) != 0;
+	unlock(ch);
+	return closed;
 }
 
 void
@@ -176,6 +297,7 @@ evfut_mpsc_finish(struct evfut_mpsc *ch)
 	if (ch == NULL)
 		return;
 	evfut_mpsc_close(ch);
+	/* Only this thread uses @ch from here on. */
 	if (ch->flags & OWNS_BUFFER)
 		evfut__free(ch->buffer);
 	ch->buffer = NULL;
@@ -192,9 +314,32 @@ evfut_mpsc_send_init(struct evfut_mpsc_send *send, struct evfut_mpsc *ch,
 	memset(send, 0, sizeof(*send));
 	send->base.poll = send_poll;
 	send->base.drop = send_drop;
+	send->result = -EAGAIN;
 	send->ch = ch;
 	send->item = item;
 	return 0;
+}
+
+/* Under the lock: whether @send completes now, with its result set. */
+static bool
+send_ready_locked(struct evfut_mpsc_send *send, struct evfut_waker *wake)
+{
+	struct evfut_mpsc *ch = send->ch;
+	bool closed = (ch->flags & CLOSED) != 0;
+
+	if (send->state == WAIT_WOKEN)
+		ch->reserved--; /* the slot reserved for this send */
+	else if (!closed &&
+	         (send->state == WAIT_LINKED || !has_room_locked(ch)))
+		return false;
+	if (closed) {
+		send->result = -EPIPE;
+		return true;
+	}
+	ring_push(ch, send->item);
+	*wake = wake_receive_locked(ch);
+	send->result = 0;
+	return true;
 }
 
 static enum evfut_poll
@@ -202,22 +347,34 @@ send_poll(struct evfut_future *self, struct evfut_context *cx)
 {
 	struct evfut_mpsc_send *send =
 	        evfut_container_of(self, struct evfut_mpsc_send, base);
-	int rc;
+	struct evfut_mpsc *ch = send->ch;
+	struct evfut_waker old = EVFUT_WAKER_EMPTY, wake = EVFUT_WAKER_EMPTY;
+	struct evfut__wake_batch batch;
+	enum evfut_poll poll = EVFUT_READY;
 
-	if (send->state == WAIT_INIT) {
-		rc = evfut_mpsc_try_send(send->ch, send->item);
-		if (rc != -EAGAIN) {
-			send->result = rc;
-			send->state = WAIT_DONE;
-			return EVFUT_READY;
-		}
-		evfut__waitlist_push(&send->ch->senders, &send->node);
-		send->state = WAIT_LINKED;
-	}
-	if (send->state == WAIT_DONE)
+	if (evfut__state_is(&send->state, WAIT_DONE))
 		return EVFUT_READY;
-	evfut_waker_store(&send->node.waker, cx->waker);
-	return EVFUT_PENDING;
+	if (!evfut_coop_proceed(cx))
+		return EVFUT_PENDING;
+	lock(ch);
+	if (send_ready_locked(send, &wake)) {
+		evfut__waiter_unlink(&send->node);
+		evfut__state_set(&send->state, WAIT_DONE);
+		old = evfut__waiter_take(&send->node);
+	} else {
+		if (send->state == WAIT_INIT) {
+			evfut__waitlist_push(&ch->senders, &send->node);
+			evfut__state_set(&send->state, WAIT_LINKED);
+		}
+		evfut__waiter_store(&send->node, cx->waker, &old);
+		poll = EVFUT_PENDING;
+	}
+	evfut__wake_batch_take(&batch, &ch->woken);
+	unlock(ch);
+	evfut_waker_drop(&old);
+	evfut_waker_wake(&wake);
+	evfut__wake_batch_run(&batch);
+	return poll;
 }
 
 static void
@@ -225,11 +382,26 @@ send_drop(struct evfut_future *self)
 {
 	struct evfut_mpsc_send *send =
 	        evfut_container_of(self, struct evfut_mpsc_send, base);
+	struct evfut_mpsc *ch = send->ch;
+	struct evfut_waker old, pass = EVFUT_WAKER_EMPTY;
+	struct evfut__wake_batch batch;
 
-	if (send->state == WAIT_LINKED)
-		evfut__waitlist_remove(&send->ch->senders, &send->node);
-	send->state = WAIT_DONE;
-	evfut_waker_drop(&send->node.waker);
+	if (ch == NULL || evfut__state_is(&send->state, WAIT_DONE))
+		return;
+	lock(ch);
+	evfut__waiter_unlink(&send->node);
+	if (send->state == WAIT_WOKEN) {
+		/* The reserved slot goes to the next send in line. */
+		ch->reserved--;
+		pass = wake_send_locked(ch);
+	}
+	evfut__state_set(&send->state, WAIT_DONE);
+	old = evfut__waiter_take(&send->node);
+	evfut__wake_batch_take(&batch, &ch->woken);
+	unlock(ch);
+	evfut_waker_drop(&old);
+	evfut_waker_wake(&pass);
+	evfut__wake_batch_run(&batch);
 }
 
 int
@@ -241,9 +413,29 @@ evfut_mpsc_recv_init(struct evfut_mpsc_recv *recv, struct evfut_mpsc *ch,
 	memset(recv, 0, sizeof(*recv));
 	recv->base.poll = recv_poll;
 	recv->base.drop = recv_drop;
+	recv->result = -EAGAIN;
 	recv->ch = ch;
 	recv->out = out;
 	return 0;
+}
+
+/* Under the lock: whether @recv completes now, with its result set. */
+static bool
+recv_ready_locked(struct evfut_mpsc_recv *recv, struct evfut_waker *wake)
+{
+	struct evfut_mpsc *ch = recv->ch;
+
+	if (ch->len > 0) {
+		ring_pop(ch, recv->out);
+		*wake = wake_send_locked(ch);
+		recv->result = 0;
+		return true;
+	}
+	if (ch->flags & CLOSED) {
+		recv->result = -EPIPE;
+		return true;
+	}
+	return false;
 }
 
 static enum evfut_poll
@@ -251,22 +443,36 @@ recv_poll(struct evfut_future *self, struct evfut_context *cx)
 {
 	struct evfut_mpsc_recv *recv =
 	        evfut_container_of(self, struct evfut_mpsc_recv, base);
-	int rc;
+	struct evfut_mpsc *ch = recv->ch;
+	struct evfut_waker old = EVFUT_WAKER_EMPTY, wake = EVFUT_WAKER_EMPTY;
+	struct evfut__wake_batch batch;
+	enum evfut_poll poll = EVFUT_READY;
 
-	if (recv->state == WAIT_INIT) {
-		rc = evfut_mpsc_try_recv(recv->ch, recv->out);
-		if (rc != -EAGAIN) {
-			recv->result = rc;
-			recv->state = WAIT_DONE;
-			return EVFUT_READY;
-		}
-		evfut__waitlist_push(&recv->ch->receivers, &recv->node);
-		recv->state = WAIT_LINKED;
-	}
-	if (recv->state == WAIT_DONE)
+	if (evfut__state_is(&recv->state, WAIT_DONE))
 		return EVFUT_READY;
-	evfut_waker_store(&recv->node.waker, cx->waker);
-	return EVFUT_PENDING;
+	if (!evfut_coop_proceed(cx))
+		return EVFUT_PENDING;
+	lock(ch);
+	if (recv_ready_locked(recv, &wake)) {
+		evfut__waiter_unlink(&recv->node);
+		evfut__state_set(&recv->state, WAIT_DONE);
+		old = evfut__waiter_take(&recv->node);
+	} else {
+		/* New, or woken for an item another receive took. */
+		if (recv->state != WAIT_LINKED) {
+			evfut__waiter_unlink(&recv->node);
+			evfut__waitlist_push(&ch->receivers, &recv->node);
+			evfut__state_set(&recv->state, WAIT_LINKED);
+		}
+		evfut__waiter_store(&recv->node, cx->waker, &old);
+		poll = EVFUT_PENDING;
+	}
+	evfut__wake_batch_take(&batch, &ch->woken);
+	unlock(ch);
+	evfut_waker_drop(&old);
+	evfut_waker_wake(&wake);
+	evfut__wake_batch_run(&batch);
+	return poll;
 }
 
 static void
@@ -274,9 +480,22 @@ recv_drop(struct evfut_future *self)
 {
 	struct evfut_mpsc_recv *recv =
 	        evfut_container_of(self, struct evfut_mpsc_recv, base);
+	struct evfut_mpsc *ch = recv->ch;
+	struct evfut_waker old, pass = EVFUT_WAKER_EMPTY;
+	struct evfut__wake_batch batch;
 
-	if (recv->state == WAIT_LINKED)
-		evfut__waitlist_remove(&recv->ch->receivers, &recv->node);
-	recv->state = WAIT_DONE;
-	evfut_waker_drop(&recv->node.waker);
+	if (ch == NULL || evfut__state_is(&recv->state, WAIT_DONE))
+		return;
+	lock(ch);
+	evfut__waiter_unlink(&recv->node);
+	/* The wake for an item still there goes to the next receive. */
+	if (recv->state == WAIT_WOKEN && ch->len > 0)
+		pass = wake_receive_locked(ch);
+	evfut__state_set(&recv->state, WAIT_DONE);
+	old = evfut__waiter_take(&recv->node);
+	evfut__wake_batch_take(&batch, &ch->woken);
+	unlock(ch);
+	evfut_waker_drop(&old);
+	evfut_waker_wake(&pass);
+	evfut__wake_batch_run(&batch);
 }

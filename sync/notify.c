@@ -1,27 +1,27 @@
 /*
- * Notify: wake one waiting task, or all of them, from any thread.
+ * Notify: a permit and a FIFO of waiting futures, under the notify's spin
+ * lock.
  *
- * A notified future is initialised with the generation of its notify;
- * notify_waiters() bumps the generation, so every future initialised
- * before it sees a different number and completes (tokio's semantics:
- * a future that had not been polled yet is notified too). Waiters of an
- * older generation stay at the head of the list until notify_waiters()
- * has unlinked them in batches; notify_one() skips them, since they are
- * notified already.
+ * A notification is reserved, never consumed, by the notifier: notify_one()
+ * marks the waiter it chose and wakes it, and the waiter's own poll takes
+ * it; a chosen waiter dropped before that passes it on. notify_waiters()
+ * marks every current waiter and moves them to the `woken` list, wakes a
+ * batch and returns: the futures it woke wake the rest (waitlist.h).
  */
 #include <errno.h>
 #include <string.h>
 
+#include "evfut/handle.h"
 #include "evfut/sync.h"
 
 #include "waitlist.h"
 
 enum {
 	NOTIFIED_INIT = 0,    /* not polled yet */
-	NOTIFIED_WAITING = 1, /* linked */
+	NOTIFIED_WAITING = 1, /* in waiters */
 	NOTIFIED_ONE = 2,     /* chosen by notify_one(), not consumed */
-	NOTIFIED_ALL = 3,     /* unlinked by notify_waiters() */
-	NOTIFIED_DONE = 4,
+	NOTIFIED_ALL = 3,     /* taken by notify_waiters() */
+	NOTIFIED_DONE = 4,    /* completed or dropped */
 };
 
 static enum evfut_poll notified_poll(struct evfut_future *self,
@@ -40,24 +40,18 @@ notified_of(struct evfut_waiter *w)
 	return evfut_container_of(w, struct evfut_notified, node);
 }
 
-/*
- * Under the lock: hands the notification to the longest waiter of the
- * current generation and returns its waker, or stores the permit.
- */
+/* Under the lock: chooses the longest waiter, or stores the permit. */
 static struct evfut_waker
 notify_one_locked(struct evfut_notify *notify)
 {
 	struct evfut_waker none = EVFUT_WAKER_EMPTY;
-	struct evfut_waiter *w = notify->waiters.head;
+	struct evfut_waiter *w = evfut__waitlist_pop(&notify->waiters);
 
-	while (w != NULL && w->word != notify->generation)
-		w = w->next;
 	if (w == NULL) {
 		notify->permit = 1;
 		return none;
 	}
-	evfut__waitlist_remove(&notify->waiters, w);
-	notified_of(w)->state = NOTIFIED_ONE;
+	evfut__state_set(&notified_of(w)->state, NOTIFIED_ONE);
 	return evfut__waiter_take(w);
 }
 
@@ -80,34 +74,21 @@ evfut_notify_waiters(struct evfut_notify *notify)
 {
 	struct evfut__wake_batch batch;
 	struct evfut_waiter *w;
-	unsigned generation;
-	bool more;
 
 	if (notify == NULL)
 		return -EINVAL;
-	batch.n = 0;
 	evfut__spin_lock(&notify->lock);
-	generation = notify->generation + 1;
 	/* Atomic: evfut_notified_init() reads it without the lock. */
-	__atomic_store_n(&notify->generation, generation, __ATOMIC_RELEASE);
-	for (;;) {
-		w = notify->waiters.head;
-		while (w != NULL && w->word != generation &&
-		       !evfut__wake_batch_full(&batch)) {
-			evfut__waitlist_remove(&notify->waiters, w);
-			notified_of(w)->state = NOTIFIED_ALL;
-			evfut__wake_batch_add(&batch, evfut__waiter_take(w));
-			w = notify->waiters.head;
-		}
-		/* Decided under the lock: once unlocked, a woken task may
-		 * drop (and free) the waiter at the head. */
-		more = w != NULL && w->word != generation;
-		evfut__spin_unlock(&notify->lock);
-		evfut__wake_batch_run(&batch);
-		if (!more)
-			return 0;
-		evfut__spin_lock(&notify->lock);
+	__atomic_store_n(&notify->generation, notify->generation + 1,
+	                 __ATOMIC_RELEASE);
+	while ((w = evfut__waitlist_pop(&notify->waiters)) != NULL) {
+		evfut__state_set(&notified_of(w)->state, NOTIFIED_ALL);
+		evfut__waitlist_push(&notify->woken, w);
 	}
+	evfut__wake_batch_take(&batch, &notify->woken);
+	evfut__spin_unlock(&notify->lock);
+	evfut__wake_batch_run(&batch);
+	return 0;
 }
 
 int
@@ -132,16 +113,7 @@ notified_ready_locked(struct evfut_notified *notified)
 	struct evfut_notify *notify = notified->notify;
 
 	switch (notified->state) {
-	case NOTIFIED_ONE:
-	case NOTIFIED_ALL:
-	case NOTIFIED_DONE:
-		return true;
-	case NOTIFIED_WAITING:
-		if (notified->node.word == notify->generation)
-			return false;
-		evfut__waitlist_remove(&notify->waiters, &notified->node);
-		return true;
-	default:
+	case NOTIFIED_INIT:
 		if (notified->node.word != notify->generation)
 			return true;
 		if (notify->permit) {
@@ -149,6 +121,10 @@ notified_ready_locked(struct evfut_notified *notified)
 			return true;
 		}
 		return false;
+	case NOTIFIED_WAITING:
+		return false;
+	default:
+		return true; /* chosen, or taken by notify_waiters() */
 	}
 }
 
@@ -159,23 +135,31 @@ notified_poll(struct evfut_future *self, struct evfut_context *cx)
 	        evfut_container_of(self, struct evfut_notified, base);
 	struct evfut_notify *notify = notified->notify;
 	struct evfut_waker old = EVFUT_WAKER_EMPTY;
+	struct evfut__wake_batch batch;
+	enum evfut_poll poll = EVFUT_READY;
 
+	if (evfut__state_is(&notified->state, NOTIFIED_DONE))
+		return EVFUT_READY;
+	if (!evfut_coop_proceed(cx))
+		return EVFUT_PENDING;
 	evfut__spin_lock(&notify->lock);
 	if (notified_ready_locked(notified)) {
-		notified->state = NOTIFIED_DONE;
+		evfut__waiter_unlink(&notified->node); /* if still in woken */
+		evfut__state_set(&notified->state, NOTIFIED_DONE);
 		old = evfut__waiter_take(&notified->node);
-		evfut__spin_unlock(&notify->lock);
-		evfut_waker_drop(&old);
-		return EVFUT_READY;
+	} else {
+		if (notified->state == NOTIFIED_INIT) {
+			evfut__waitlist_push(&notify->waiters, &notified->node);
+			evfut__state_set(&notified->state, NOTIFIED_WAITING);
+		}
+		evfut__waiter_store(&notified->node, cx->waker, &old);
+		poll = EVFUT_PENDING;
 	}
-	if (notified->state == NOTIFIED_INIT) {
-		evfut__waitlist_push(&notify->waiters, &notified->node);
-		notified->state = NOTIFIED_WAITING;
-	}
-	evfut__waiter_store(&notified->node, cx->waker, &old);
+	evfut__wake_batch_take(&batch, &notify->woken);
 	evfut__spin_unlock(&notify->lock);
 	evfut_waker_drop(&old);
-	return EVFUT_PENDING;
+	evfut__wake_batch_run(&batch);
+	return poll;
 }
 
 static void
@@ -185,18 +169,19 @@ notified_drop(struct evfut_future *self)
 	        evfut_container_of(self, struct evfut_notified, base);
 	struct evfut_notify *notify = notified->notify;
 	struct evfut_waker old, forward = EVFUT_WAKER_EMPTY;
+	struct evfut__wake_batch batch;
 
-	/* The state is read under the lock: notifiers change it. */
-	if (notify == NULL)
+	if (notify == NULL || evfut__state_is(&notified->state, NOTIFIED_DONE))
 		return;
 	evfut__spin_lock(&notify->lock);
-	if (notified->state == NOTIFIED_WAITING)
-		evfut__waitlist_remove(&notify->waiters, &notified->node);
-	else if (notified->state == NOTIFIED_ONE)
+	evfut__waiter_unlink(&notified->node);
+	if (notified->state == NOTIFIED_ONE)
 		forward = notify_one_locked(notify);
-	notified->state = NOTIFIED_DONE;
+	evfut__state_set(&notified->state, NOTIFIED_DONE);
 	old = evfut__waiter_take(&notified->node);
+	evfut__wake_batch_take(&batch, &notify->woken);
 	evfut__spin_unlock(&notify->lock);
 	evfut_waker_drop(&old);
 	evfut_waker_wake(&forward);
+	evfut__wake_batch_run(&batch);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "evfut/channel.h"
+#include "evfut/handle.h"
 
 #include "waitlist.h"
 
@@ -143,6 +144,8 @@ recv_poll(struct evfut_future *self, struct evfut_context *cx)
 
 	if (recv->done)
 		return EVFUT_READY;
+	if (!evfut_coop_proceed(cx))
+		return EVFUT_PENDING;
 	evfut__spin_lock(&oneshot->lock);
 	if (recv_ready_locked(recv)) {
 		recv->done = 1;

@@ -22,6 +22,8 @@
 extern "C" {
 #endif
 
+struct evfut_waitlist;
+
 /**
  * Private: a waiting future's node in a wait list. Embedded in the futures
  * of this header and of evfut/channel.h; every field is private.
@@ -30,7 +32,8 @@ struct evfut_waiter {
 	/* private */
 	struct evfut_waiter *next;
 	struct evfut_waiter *prev;
-	struct evfut_waker waker; /* the latest waker of the waiting task */
+	struct evfut_waitlist *in; /* the list it is linked in, or NULL */
+	struct evfut_waker waker;  /* the latest waker of the waiting task */
 	uintptr_t word; /* what the wait is for: permits, generation */
 };
 
@@ -54,6 +57,7 @@ struct evfut_notify {
 	unsigned permit;
 	unsigned generation; /* bumped by each notify_waiters() */
 	struct evfut_waitlist waiters;
+	struct evfut_waitlist woken; /* notified, still to wake */
 };
 
 /** Initialises @p notify: no permit, no waiter. Any thread. */
@@ -113,6 +117,7 @@ struct evfut_semaphore {
 	unsigned closed;
 	size_t permits;
 	struct evfut_waitlist waiters;
+	struct evfut_waitlist woken; /* granted or closed, still to wake */
 };
 
 /** The most permits a semaphore holds. */
