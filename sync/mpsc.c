@@ -43,15 +43,13 @@ static void recv_drop(struct evfut_future *self);
 static void
 lock(struct evfut_mpsc *ch)
 {
-	if (!ch->local)
-		evfut__spin_lock(&ch->lock);
+	evfut__lock(&ch->lock, ch->local);
 }
 
 static void
 unlock(struct evfut_mpsc *ch)
 {
-	if (!ch->local)
-		evfut__spin_unlock(&ch->lock);
+	evfut__unlock(&ch->lock, ch->local);
 }
 
 static int

@@ -38,6 +38,24 @@ evfut__spin_unlock(unsigned *lock)
 	__atomic_store_n(lock, 0u, __ATOMIC_RELEASE);
 }
 
+/*
+ * The lock of an object that may be local (made by an *_init_local() call:
+ * every use on one thread, the runtime's), which takes no lock at all.
+ */
+static inline void
+evfut__lock(unsigned *lock, unsigned local)
+{
+	if (!local)
+		evfut__spin_lock(lock);
+}
+
+static inline void
+evfut__unlock(unsigned *lock, unsigned local)
+{
+	if (!local)
+		evfut__spin_unlock(lock);
+}
+
 static inline bool
 evfut__waitlist_empty(const struct evfut_waitlist *list)
 {

@@ -47,13 +47,25 @@ extern "C" {
 struct evfut_oneshot {
 	/* private */
 	unsigned lock;
+	unsigned local; /* evfut_oneshot_init_local(): no lock */
 	unsigned state;
 	void *value;
 	struct evfut_waker waker; /* the receiver's */
 };
 
-/** Initialises @p oneshot: nothing sent, both ends open. Any thread. */
+/**
+ * Initialises @p oneshot: nothing sent, both ends open; usable from any
+ * thread. Any thread (it is not in use yet).
+ */
 EVFUT_API void evfut_oneshot_init(struct evfut_oneshot *oneshot);
+
+/**
+ * Initialises @p oneshot as evfut_oneshot_init() does, for use on one
+ * thread only (the tasks of one runtime): send, drop_sender, finish and
+ * the receiver's init, polls and drop, all on that thread. It then takes
+ * no lock. Any thread (it is not in use yet).
+ */
+EVFUT_API void evfut_oneshot_init_local(struct evfut_oneshot *oneshot);
 
 /**
  * Sends @p value (ownership transferred to the receiver on success) and

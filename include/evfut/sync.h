@@ -54,14 +54,37 @@ struct evfut_waitlist {
 struct evfut_notify {
 	/* private */
 	unsigned lock;
+	unsigned local; /* evfut_notify_init_local(): no lock */
 	unsigned permit;
 	unsigned generation; /* bumped by each notify_waiters() */
 	struct evfut_waitlist waiters;
 	struct evfut_waitlist woken; /* notified, still to wake */
+	struct evfut_waker cache;    /* local: the last waiter's waker */
 };
 
-/** Initialises @p notify: no permit, no waiter. Any thread. */
+/**
+ * Initialises @p notify: no permit, no waiter; usable from any thread.
+ * Any thread (it is not in use yet).
+ */
 EVFUT_API void evfut_notify_init(struct evfut_notify *notify);
+
+/**
+ * Initialises @p notify as evfut_notify_init() does, for use on one thread
+ * only (the tasks of one runtime): every call on it, and the init, polls
+ * and drops of its evfut_notified futures, on that thread. It then takes
+ * no lock, and keeps the waker of its last waiter for the next waiter of
+ * the same task (no clone, no atomic operation): release it with
+ * evfut_notify_finish() before @p notify goes away. Any thread (it is not
+ * in use yet).
+ */
+EVFUT_API void evfut_notify_init_local(struct evfut_notify *notify);
+
+/**
+ * Releases the waker a local @p notify keeps (it holds its task's memory);
+ * nothing for a Notify made by evfut_notify_init(). No future may wait on
+ * @p notify any more. NULL is allowed. @p notify's thread.
+ */
+EVFUT_API void evfut_notify_finish(struct evfut_notify *notify);
 
 /**
  * Wakes the longest waiting evfut_notified future of @p notify, or stores a
