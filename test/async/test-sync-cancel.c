@@ -8,6 +8,7 @@
  * was woken for went to the next one.
  */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 
 #include "common.h"
@@ -277,6 +278,38 @@ START_TEST(test_sync_cancel_oneshot_recv)
 }
 END_TEST
 
+static intptr_t
+answer(void *arg)
+{
+	(void)arg;
+	return 42;
+}
+
+/* Blocking work: dropped before it was queued, queued or running, and
+   finished but not polled: the pool thread never writes into it. */
+START_TEST(test_sync_cancel_blocking)
+{
+	enum point at = (enum point)_i;
+	struct evfut_pool *pool;
+	struct evfut_blocking work;
+	struct race r;
+
+	ck_assert_int_eq(evfut_pool_create(&pool, 1), 0);
+	evfut_blocking_init(&work, pool, answer, NULL);
+	race_init(&r, &work.base);
+	if (at != BEFORE_POLL)
+		ck_assert_int_eq(race_poll(&r), EVFUT_PENDING);
+	if (at == WOKEN) {
+		while (atomic_load(&r.c.wakes) == 0)
+			sched_yield(); /* the thread finished it */
+	}
+	race_lose(&r);
+	ck_assert_int_eq(work.result, 0);
+	ck_assert_int_eq(work.value, 0); /* never written */
+	evfut_pool_destroy(pool);
+}
+END_TEST
+
 /* A select dropped by a select: the inner losers are dropped once. */
 START_TEST(test_sync_cancel_nested_select_and_join)
 {
@@ -322,6 +355,7 @@ sync_cancel_suite(void)
 	tcase_add_loop_test(tc, test_sync_cancel_notified_waiters, 0, POINTS);
 	tcase_add_loop_test(tc, test_sync_cancel_acquire, 0, POINTS);
 	tcase_add_loop_test(tc, test_sync_cancel_oneshot_recv, 0, POINTS);
+	tcase_add_loop_test(tc, test_sync_cancel_blocking, 0, POINTS);
 	tcase_add_loop_test(tc, test_sync_cancel_nested_select_and_join, 0,
 	                    POINTS);
 	suite_add_tcase(s, tc);
