@@ -5,7 +5,10 @@
  *   evfut-bench                  every workload
  *   evfut-bench spawn [N]        N tasks, each ready on its first poll
  *   evfut-bench pingpong [N]     N round trips between two tasks, through
- *                                evfut_notify (the runtime's notify)
+ *                                evfut_notify (the runtime's notify, local
+ *                                to its thread: evfut_notify_init_local)
+ *   evfut-bench pingpong_shared [N]  the same through thread-safe Notify
+ *                                objects (evfut_notify_init)
  *   evfut-bench pingpong_wakers [N]  the same through wakers the tasks
  *                                store for each other: the executor alone
  *   evfut-bench timers_fire [N]  N tasks sleep until [1, 1000] ms
@@ -202,7 +205,7 @@ notifier_poll(struct evfut_future *self, struct evfut_context *cx)
 }
 
 static int
-bench_pingpong_notify(uint64_t n)
+pingpong_notify(uint64_t n, bool local, const char *name)
 {
 	struct evfut_notify ping;
 	struct evfut_notify pong;
@@ -219,8 +222,13 @@ bench_pingpong_notify(uint64_t n)
 	double start, elapsed;
 	int rc;
 
-	evfut_notify_init(&ping);
-	evfut_notify_init(&pong);
+	if (local) {
+		evfut_notify_init_local(&ping);
+		evfut_notify_init_local(&pong);
+	} else {
+		evfut_notify_init(&ping);
+		evfut_notify_init(&pong);
+	}
 	rc = evfut_runtime_create(&rt, NULL);
 	if (rc < 0)
 		return fail("runtime", rc);
@@ -231,12 +239,26 @@ bench_pingpong_notify(uint64_t n)
 	if (rc == 0)
 		rc = evfut_runtime_run(rt);
 	elapsed = now_ns() - start;
+	evfut_notify_finish(&ping);
+	evfut_notify_finish(&pong);
 	evfut_runtime_destroy(rt);
 	if (rc < 0)
-		return fail("pingpong", rc);
-	printf("{\"workload\":\"pingpong\",\"n\":%llu,\"ns_per_op\":%.1f}\n",
+		return fail(name, rc);
+	printf("{\"workload\":\"%s\",\"n\":%llu,\"ns_per_op\":%.1f}\n", name,
 	       (unsigned long long)n, elapsed / (double)n);
 	return 0;
+}
+
+static int
+bench_pingpong_notify(uint64_t n)
+{
+	return pingpong_notify(n, true, "pingpong");
+}
+
+static int
+bench_pingpong_shared(uint64_t n)
+{
+	return pingpong_notify(n, false, "pingpong_shared");
 }
 
 /* The random numbers of WORKLOADS.md: xorshift64 seeded with 42. */
@@ -530,6 +552,7 @@ struct workload {
 static const struct workload workloads[] = {
         {"spawn", bench_spawn, 1000000},
         {"pingpong", bench_pingpong_notify, 10000000},
+        {"pingpong_shared", bench_pingpong_shared, 10000000},
         {"pingpong_wakers", bench_pingpong, 10000000},
         {"timers_fire", bench_timers_fire, 1000000},
         {"timers_light", bench_timers_light, 10000},

@@ -43,6 +43,7 @@ struct evfut_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct evfut__job *head, *tail;
+	unsigned queued; /* jobs in the queue, not yet taken by a thread */
 	unsigned max_threads;
 	unsigned threads; /* started */
 	unsigned idle;    /* waiting for work */
@@ -125,6 +126,7 @@ worker_main(void *arg)
 		pool->head = job->next;
 		if (pool->head == NULL)
 			pool->tail = NULL;
+		pool->queued--;
 		pthread_mutex_unlock(&pool->lock);
 		job_run(job);
 		pthread_mutex_lock(&pool->lock);
@@ -188,7 +190,11 @@ start_thread(struct evfut_pool *pool)
 	return 0;
 }
 
-/* Queues @job, starting a thread if none is idle. */
+/*
+ * Queues @job, starting a thread unless an idle one is left for it: the
+ * jobs queued before it already claim as many idle threads, whether or
+ * not those have woken up yet.
+ */
 static int
 submit(struct evfut_pool *pool, struct evfut__job *job)
 {
@@ -199,7 +205,7 @@ submit(struct evfut_pool *pool, struct evfut__job *job)
 		rc = -ECANCELED;
 		goto out;
 	}
-	if (pool->idle == 0 && pool->threads < pool->max_threads) {
+	if (pool->queued >= pool->idle && pool->threads < pool->max_threads) {
 		rc = start_thread(pool);
 		/* With a thread already running, the job just waits. */
 		if (rc < 0 && pool->threads > 0)
@@ -213,6 +219,7 @@ submit(struct evfut_pool *pool, struct evfut__job *job)
 	else
 		pool->head = job;
 	pool->tail = job;
+	pool->queued++;
 	pthread_cond_signal(&pool->cond);
 out:
 	pthread_mutex_unlock(&pool->lock);
@@ -231,6 +238,7 @@ evfut_pool_destroy(struct evfut_pool *pool)
 	pool->shutdown = true;
 	job = pool->head;
 	pool->head = pool->tail = NULL;
+	pool->queued = 0;
 	threads = pool->threads;
 	pthread_cond_broadcast(&pool->cond);
 	pthread_mutex_unlock(&pool->lock);

@@ -82,7 +82,12 @@ join_poll(struct evfut_future *self, struct evfut_context *cx)
 			join->completed++;
 		}
 	}
-	return join->completed == join->count ? EVFUT_READY : EVFUT_PENDING;
+	if (join->completed < join->count)
+		return EVFUT_PENDING;
+	/* Complete, it holds nothing (docs/async.md, rule 7). */
+	evfut__free(join->bits);
+	join->bits = NULL;
+	return EVFUT_READY;
 }
 
 static void

@@ -76,7 +76,7 @@ consumer_poll(struct evfut_future *self, struct evfut_context *cx)
 }
 
 static int
-bench_mpsc(struct evfut_runtime *rt)
+bench_mpsc(struct evfut_runtime *rt, int local)
 {
 	struct evfut_mpsc ch;
 	struct producer p = {.base = EVFUT_FUTURE_INIT(producer_poll, NULL),
@@ -87,7 +87,8 @@ bench_mpsc(struct evfut_runtime *rt)
 	struct evfut_join join;
 	double t0, t1;
 
-	if (evfut_mpsc_init(&ch, 1024, sizeof(long), NULL) < 0)
+	if ((local ? evfut_mpsc_init_local
+	           : evfut_mpsc_init)(&ch, 1024, sizeof(long), NULL) < 0)
 		return 1;
 	evfut_join_init(&join, both, 2);
 	t0 = now_sec();
@@ -95,9 +96,10 @@ bench_mpsc(struct evfut_runtime *rt)
 	t1 = now_sec();
 	evfut_future_drop(&join.base);
 	evfut_mpsc_finish(&ch);
-	printf("mpsc (capacity 1024): %ld messages in %.3f s: %.1f M "
+	printf("mpsc%s (capacity 1024): %ld messages in %.3f s: %.1f M "
 	       "messages/s, %.1f ns/message\n",
-	       c.received, t1 - t0, (double)c.received / (t1 - t0) / 1e6,
+	       local ? " local" : "", c.received, t1 - t0,
+	       (double)c.received / (t1 - t0) / 1e6,
 	       (t1 - t0) * 1e9 / (double)c.received);
 	return c.received == messages && c.sum == messages * (messages - 1) / 2
 	               ? 0
@@ -132,7 +134,7 @@ player_poll(struct evfut_future *self, struct evfut_context *cx)
 }
 
 static int
-bench_notify(struct evfut_runtime *rt)
+bench_notify(struct evfut_runtime *rt, int local)
 {
 	struct evfut_notify ping, pong;
 	struct player a = {.base = EVFUT_FUTURE_INIT(player_poll, NULL),
@@ -146,16 +148,19 @@ bench_notify(struct evfut_runtime *rt)
 	struct evfut_join join;
 	double t0, t1;
 
-	evfut_notify_init(&ping);
-	evfut_notify_init(&pong);
+	(local ? evfut_notify_init_local : evfut_notify_init)(&ping);
+	(local ? evfut_notify_init_local : evfut_notify_init)(&pong);
 	evfut_join_init(&join, both, 2);
 	t0 = now_sec();
 	evfut_runtime_block_on(rt, &join.base);
 	t1 = now_sec();
 	evfut_future_drop(&join.base);
-	printf("Notify ping-pong: %ld round trips in %.3f s: %.1f ns per "
+	evfut_notify_finish(&ping);
+	evfut_notify_finish(&pong);
+	printf("Notify%s ping-pong: %ld round trips in %.3f s: %.1f ns per "
 	       "round trip\n",
-	       a.i, t1 - t0, (t1 - t0) * 1e9 / (double)a.i);
+	       local ? " local" : "", a.i, t1 - t0,
+	       (t1 - t0) * 1e9 / (double)a.i);
 	return a.i == messages && b.i == messages ? 0 : 1;
 }
 
@@ -169,7 +174,9 @@ main(int argc, char **argv)
 		messages = strtol(argv[1], NULL, 10);
 	if (messages <= 0 || evfut_runtime_create(&rt, NULL) < 0)
 		return 1;
-	rc = bench_mpsc(rt) | bench_notify(rt);
+	/* The thread-safe objects, then the local ones (one thread only). */
+	rc = bench_mpsc(rt, 0) | bench_mpsc(rt, 1) | bench_notify(rt, 0) |
+	     bench_notify(rt, 1);
 	evfut_runtime_destroy(rt);
 	return rc;
 }

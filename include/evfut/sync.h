@@ -6,7 +6,16 @@
  * future unlinks it. Every call here may be made from any thread: each
  * object has a small lock of its own (a spin lock held for a few
  * instructions, never while a waker runs), and wakers are woken after it
- * is released. The futures are polled by their task, as every future is.
+ * is released. A Notify made by evfut_notify_init_local() is for one
+ * thread and takes no lock. The futures are polled by their task, as every
+ * future is, and each poll spends one unit of the task's cooperative
+ * budget.
+ *
+ * Notifications and permits are reserved for a waiter and it is woken;
+ * its own poll completes. A future dropped at any point loses nothing: a
+ * notification or permits reserved for it pass to the next waiter. After
+ * a call's last wake the object is not touched again, so a woken task may
+ * free it.
  */
 #ifndef EVFUT_SYNC_H
 #define EVFUT_SYNC_H
@@ -22,6 +31,8 @@
 extern "C" {
 #endif
 
+struct evfut_waitlist;
+
 /**
  * Private: a waiting future's node in a wait list. Embedded in the futures
  * of this header and of evfut/channel.h; every field is private.
@@ -30,7 +41,8 @@ struct evfut_waiter {
 	/* private */
 	struct evfut_waiter *next;
 	struct evfut_waiter *prev;
-	struct evfut_waker waker; /* the latest waker of the waiting task */
+	struct evfut_waitlist *in; /* the list it is linked in, or NULL */
+	struct evfut_waker waker;  /* the latest waker of the waiting task */
 	uintptr_t word; /* what the wait is for: permits, generation */
 };
 
@@ -51,13 +63,37 @@ struct evfut_waitlist {
 struct evfut_notify {
 	/* private */
 	unsigned lock;
+	unsigned local; /* evfut_notify_init_local(): no lock */
 	unsigned permit;
 	unsigned generation; /* bumped by each notify_waiters() */
 	struct evfut_waitlist waiters;
+	struct evfut_waitlist woken; /* notified, still to wake */
+	struct evfut_waker cache;    /* local: the last waiter's waker */
 };
 
-/** Initialises @p notify: no permit, no waiter. Any thread. */
+/**
+ * Initialises @p notify: no permit, no waiter; usable from any thread.
+ * Any thread (it is not in use yet).
+ */
 EVFUT_API void evfut_notify_init(struct evfut_notify *notify);
+
+/**
+ * Initialises @p notify as evfut_notify_init() does, for use on one thread
+ * only (the tasks of one runtime): every call on it, and the init, polls
+ * and drops of its evfut_notified futures, on that thread. It then takes
+ * no lock, and keeps the waker of its last waiter for the next waiter of
+ * the same task (no clone, no atomic operation): release it with
+ * evfut_notify_finish() before @p notify goes away. Any thread (it is not
+ * in use yet).
+ */
+EVFUT_API void evfut_notify_init_local(struct evfut_notify *notify);
+
+/**
+ * Releases the waker a local @p notify keeps (it holds its task's memory);
+ * nothing for a Notify made by evfut_notify_init(). No future may wait on
+ * @p notify any more. NULL is allowed. @p notify's thread.
+ */
+EVFUT_API void evfut_notify_finish(struct evfut_notify *notify);
 
 /**
  * Wakes the longest waiting evfut_notified future of @p notify, or stores a
@@ -70,7 +106,10 @@ EVFUT_API int evfut_notify_one(struct evfut_notify *notify);
 
 /**
  * Wakes every evfut_notified future of @p notify that was initialised
- * before this call and has not completed; stores no permit.
+ * before this call and has not completed; stores no permit. A future
+ * initialised after the call is not woken by it. With more waiters than
+ * one batch of wakers (32), the call wakes the first batch and the futures
+ * it woke wake the rest as they are polled or dropped.
  *
  * @return 0; -EINVAL if @p notify is NULL. Any thread.
  */
@@ -113,6 +152,7 @@ struct evfut_semaphore {
 	unsigned closed;
 	size_t permits;
 	struct evfut_waitlist waiters;
+	struct evfut_waitlist woken; /* granted or closed, still to wake */
 };
 
 /** The most permits a semaphore holds. */
@@ -127,8 +167,9 @@ struct evfut_semaphore {
 EVFUT_API int evfut_semaphore_init(struct evfut_semaphore *sem, size_t permits);
 
 /**
- * Gives @p n permits back to @p sem (or adds new ones), and completes the
- * waiting acquires at the head of the line that they now satisfy.
+ * Gives @p n permits back to @p sem (or adds new ones), grants them to the
+ * waiting acquires at the head of the line that they now satisfy, and
+ * wakes those (a batch of 32 at once; the acquires woken wake the rest).
  *
  * @return 0; -EINVAL if @p sem is NULL, @p n is 0 or the total would exceed
  * EVFUT_SEMAPHORE_MAX_PERMITS (nothing is added). Any thread.
@@ -160,7 +201,8 @@ EVFUT_API size_t evfut_semaphore_available(struct evfut_semaphore *sem);
  * A future that takes permits from a semaphore, waiting its turn in line.
  * Once it completed with 0 the permits are the caller's, to give back with
  * evfut_semaphore_release(); dropping it before it completed gives back
- * permits it was granted and leaves the line.
+ * permits it was granted (up to EVFUT_SEMAPHORE_MAX_PERMITS) and leaves
+ * the line.
  */
 struct evfut_acquire {
 	/* public */

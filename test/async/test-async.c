@@ -308,6 +308,33 @@ START_TEST(test_async_join_of_many_and_of_none)
 }
 END_TEST
 
+/* A completed join holds nothing: re-initialising it leaks nothing. */
+START_TEST(test_async_completed_join_of_many_holds_nothing)
+{
+	enum { N = 65 };
+	static struct step s[N];
+	static struct evfut_future *children[N];
+	struct harness_counter c;
+	struct evfut_join join;
+
+	harness_counter_init(&c);
+	harness_alloc_fail_at(0);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < N; i++) {
+			step_init(&s[i], i, 1);
+			children[i] = &s[i].base;
+		}
+		ck_assert_int_eq(evfut_join_init(&join, children, N), 0);
+		ck_assert_int_eq(harness_alloc_live(), 1); /* the bitmap */
+		ck_assert_int_eq(poll_with(&join.base, &c, NULL), EVFUT_READY);
+		ck_assert_int_eq(harness_alloc_live(), 0);
+		/* Polled again, still complete, polling no child. */
+		ck_assert_int_eq(poll_with(&join.base, &c, NULL), EVFUT_READY);
+	}
+	harness_alloc_restore();
+}
+END_TEST
+
 START_TEST(test_async_join_dropped_early_drops_pending_children)
 {
 	struct harness_counter c;
@@ -502,6 +529,7 @@ async_suite(void)
 	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
 	tcase_add_test(tc, test_async_join_completes_after_every_child);
 	tcase_add_test(tc, test_async_join_of_many_and_of_none);
+	tcase_add_test(tc, test_async_completed_join_of_many_holds_nothing);
 	tcase_add_test(tc,
 	               test_async_join_dropped_early_drops_pending_children);
 	suite_add_tcase(s, tc);

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common.h"
 
@@ -254,6 +255,68 @@ destroy_main(void *arg)
 	return NULL;
 }
 
+/* Waits for @arg's gate up to 10 s: 7 if it opened, -1 if not. */
+static intptr_t
+wait_at_gate_bounded(void *arg)
+{
+	struct gate *g = arg;
+	struct timespec until;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	atomic_fetch_add(&g->entered, 1);
+	pthread_mutex_lock(&g->lock);
+	while (!g->open && rc == 0)
+		rc = pthread_cond_timedwait(&g->cond, &g->lock, &until);
+	pthread_mutex_unlock(&g->lock);
+	return g->open ? 7 : -1;
+}
+
+static intptr_t
+open_gate(void *arg)
+{
+	gate_open(arg);
+	return 1;
+}
+
+/*
+ * Two jobs submitted at once to a pool with one idle thread: the second
+ * gets a thread of its own (it used to queue behind the first, which
+ * waits for it).
+ */
+START_TEST(test_blocking_burst_gets_a_thread_per_job)
+{
+	struct harness_counter c;
+	struct evfut_pool *pool;
+	struct evfut_blocking warm, waiter, opener;
+	struct timespec settle = {0, 50 * 1000 * 1000};
+	struct gate g;
+
+	harness_counter_init(&c);
+	gate_init(&g);
+	ck_assert_int_eq(evfut_pool_create(&pool, 4), 0);
+	evfut_blocking_init(&warm, pool, twice, (void *)1);
+	ck_assert_int_eq(evfut_block_on(&warm.base), 0);
+	evfut_future_drop(&warm.base);
+	/* Let the thread go idle (the result holds whether it did or not). */
+	nanosleep(&settle, NULL);
+	evfut_blocking_init(&waiter, pool, wait_at_gate_bounded, &g);
+	evfut_blocking_init(&opener, pool, open_gate, &g);
+	ck_assert_int_eq(poll_with(&waiter.base, &c, NULL), EVFUT_PENDING);
+	ck_assert_int_eq(poll_with(&opener.base, &c, NULL), EVFUT_PENDING);
+	ck_assert_uint_eq(evfut_pool_threads(pool), 2);
+	ck_assert_int_eq(evfut_block_on(&waiter.base), 0);
+	ck_assert_int_eq(waiter.value, 7);
+	ck_assert_int_eq(evfut_block_on(&opener.base), 0);
+	evfut_future_drop(&waiter.base);
+	evfut_future_drop(&opener.base);
+	evfut_pool_destroy(pool);
+	ck_assert_int_eq(atomic_load(&c.live), 0);
+	gate_finish(&g);
+}
+END_TEST
+
 START_TEST(test_blocking_destroy_cancels_queued_work)
 {
 	struct harness_counter c;
@@ -344,6 +407,7 @@ blocking_suite(void)
 	tcase_add_test(tc, test_blocking_dropped_while_running_is_left_alone);
 	tcase_add_test(tc, test_blocking_dropped_while_queued_never_runs);
 	tcase_add_test(tc, test_blocking_destroy_cancels_queued_work);
+	tcase_add_test(tc, test_blocking_burst_gets_a_thread_per_job);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "evfut/channel.h"
+#include "evfut/handle.h"
 
 #include "waitlist.h"
 
@@ -25,6 +26,13 @@ void
 evfut_oneshot_init(struct evfut_oneshot *oneshot)
 {
 	memset(oneshot, 0, sizeof(*oneshot));
+}
+
+void
+evfut_oneshot_init_local(struct evfut_oneshot *oneshot)
+{
+	evfut_oneshot_init(oneshot);
+	oneshot->local = 1;
 }
 
 static struct evfut_waker
@@ -44,19 +52,19 @@ evfut_oneshot_send(struct evfut_oneshot *oneshot, void *value)
 
 	if (oneshot == NULL)
 		return -EINVAL;
-	evfut__spin_lock(&oneshot->lock);
+	evfut__lock(&oneshot->lock, oneshot->local);
 	if (oneshot->state & (SENT | TX_DROPPED)) {
-		evfut__spin_unlock(&oneshot->lock);
+		evfut__unlock(&oneshot->lock, oneshot->local);
 		return -EINVAL;
 	}
 	if (oneshot->state & RX_DROPPED) {
-		evfut__spin_unlock(&oneshot->lock);
+		evfut__unlock(&oneshot->lock, oneshot->local);
 		return -EPIPE;
 	}
 	oneshot->value = value;
 	oneshot->state |= SENT;
 	waker = take_waker(oneshot);
-	evfut__spin_unlock(&oneshot->lock);
+	evfut__unlock(&oneshot->lock, oneshot->local);
 	evfut_waker_wake(&waker);
 	return 0;
 }
@@ -68,12 +76,12 @@ evfut_oneshot_drop_sender(struct evfut_oneshot *oneshot)
 
 	if (oneshot == NULL)
 		return -EINVAL;
-	evfut__spin_lock(&oneshot->lock);
+	evfut__lock(&oneshot->lock, oneshot->local);
 	if (!(oneshot->state & (SENT | TX_DROPPED))) {
 		oneshot->state |= TX_DROPPED;
 		waker = take_waker(oneshot);
 	}
-	evfut__spin_unlock(&oneshot->lock);
+	evfut__unlock(&oneshot->lock, oneshot->local);
 	evfut_waker_wake(&waker);
 	return 0;
 }
@@ -86,14 +94,14 @@ evfut_oneshot_finish(struct evfut_oneshot *oneshot)
 
 	if (oneshot == NULL)
 		return NULL;
-	evfut__spin_lock(&oneshot->lock);
+	evfut__lock(&oneshot->lock, oneshot->local);
 	if ((oneshot->state & SENT) && oneshot->value != NULL) {
 		value = oneshot->value;
 		oneshot->value = NULL;
 	}
 	oneshot->state |= TX_DROPPED | RX_DROPPED;
 	waker = take_waker(oneshot);
-	evfut__spin_unlock(&oneshot->lock);
+	evfut__unlock(&oneshot->lock, oneshot->local);
 	evfut_waker_drop(&waker);
 	return value;
 }
@@ -143,7 +151,9 @@ recv_poll(struct evfut_future *self, struct evfut_context *cx)
 
 	if (recv->done)
 		return EVFUT_READY;
-	evfut__spin_lock(&oneshot->lock);
+	if (!evfut_coop_proceed(cx))
+		return EVFUT_PENDING;
+	evfut__lock(&oneshot->lock, oneshot->local);
 	if (recv_ready_locked(recv)) {
 		recv->done = 1;
 		old = take_waker(oneshot);
@@ -152,7 +162,7 @@ recv_poll(struct evfut_future *self, struct evfut_context *cx)
 		old = oneshot->waker;
 		oneshot->waker = evfut_waker_clone(cx->waker);
 	}
-	evfut__spin_unlock(&oneshot->lock);
+	evfut__unlock(&oneshot->lock, oneshot->local);
 	evfut_waker_drop(&old);
 	return poll;
 }
@@ -168,9 +178,9 @@ recv_drop(struct evfut_future *self)
 	if (oneshot == NULL || recv->done)
 		return;
 	recv->done = 1;
-	evfut__spin_lock(&oneshot->lock);
+	evfut__lock(&oneshot->lock, oneshot->local);
 	oneshot->state |= RX_DROPPED;
 	old = take_waker(oneshot);
-	evfut__spin_unlock(&oneshot->lock);
+	evfut__unlock(&oneshot->lock, oneshot->local);
 	evfut_waker_drop(&old);
 }

@@ -1,25 +1,27 @@
 /*
- * A counting semaphore with a FIFO line of waiting acquires.
+ * The semaphore: a count of permits and a FIFO of waiting acquires, under
+ * the semaphore's spin lock.
  *
- * Permits go to the head of the line first: release() serves waiters from
- * the head for as long as the head's request fits, and a new acquire takes
- * permits directly only when nobody waits. A waiter that leaves the line
- * (dropped) may unblock the ones behind it, so dropping serves the line
- * again; a waiter dropped after it was granted gives its permits back.
+ * A release grants permits to the waiters at the head of the line that
+ * they satisfy (the permits leave the count, the waiter is marked) and
+ * wakes them; the acquire's own poll then completes, and an acquire
+ * dropped after its grant gives the permits back. Granted or closed
+ * waiters wait in `woken` until their batch is woken (waitlist.h).
  */
 #include <errno.h>
 #include <string.h>
 
+#include "evfut/handle.h"
 #include "evfut/sync.h"
 
 #include "waitlist.h"
 
 enum {
 	ACQUIRE_INIT = 0,
-	ACQUIRE_WAITING = 1, /* linked */
-	ACQUIRE_GRANTED = 2, /* unlinked by release(), permits taken */
-	ACQUIRE_CLOSED = 3,  /* unlinked by close() */
-	ACQUIRE_DONE = 4,
+	ACQUIRE_WAITING = 1, /* in waiters */
+	ACQUIRE_GRANTED = 2, /* permits taken for it by release() */
+	ACQUIRE_CLOSED = 3,  /* taken out by close() */
+	ACQUIRE_DONE = 4,    /* completed or dropped */
 };
 
 static enum evfut_poll acquire_poll(struct evfut_future *self,
@@ -43,39 +45,38 @@ acquire_of(struct evfut_waiter *w)
 }
 
 /*
- * Called with the lock held; returns with it released. Grants permits to
- * the head of the line while its request fits, waking the granted in
- * batches with the lock released.
+ * Under the lock: grants permits to every waiter at the head of the line
+ * they satisfy, and takes the first batch of wakers to wake after it.
  */
 static void
-serve_and_unlock(struct evfut_semaphore *sem)
+grant_locked(struct evfut_semaphore *sem, struct evfut__wake_batch *batch)
 {
-	struct evfut__wake_batch batch;
 	struct evfut_waiter *w;
-	bool more;
 
-	for (;;) {
-		batch.n = 0;
-		while (!evfut__wake_batch_full(&batch) &&
-		       (w = sem->waiters.head) != NULL &&
-		       w->word <= sem->permits) {
-			sem->permits -= w->word;
-			evfut__waitlist_remove(&sem->waiters, w);
-			acquire_of(w)->state = ACQUIRE_GRANTED;
-			evfut__wake_batch_add(&batch, evfut__waiter_take(w));
-		}
-		more = evfut__wake_batch_full(&batch);
-		evfut__spin_unlock(&sem->lock);
-		evfut__wake_batch_run(&batch);
-		if (!more)
-			return;
-		evfut__spin_lock(&sem->lock);
+	while ((w = sem->waiters.head) != NULL && w->word <= sem->permits) {
+		sem->permits -= w->word;
+		evfut__waiter_unlink(w);
+		evfut__state_set(&acquire_of(w)->state, ACQUIRE_GRANTED);
+		evfut__waitlist_push(&sem->woken, w);
 	}
+	evfut__wake_batch_take(batch, &sem->woken);
+}
+
+/* Under the lock: adds @n permits, saturating at the maximum. */
+static void
+give_back_locked(struct evfut_semaphore *sem, size_t n)
+{
+	if (sem->permits > EVFUT_SEMAPHORE_MAX_PERMITS - n)
+		sem->permits = EVFUT_SEMAPHORE_MAX_PERMITS;
+	else
+		sem->permits += n;
 }
 
 int
 evfut_semaphore_release(struct evfut_semaphore *sem, size_t n)
 {
+	struct evfut__wake_batch batch;
+
 	if (sem == NULL || n == 0 || n > EVFUT_SEMAPHORE_MAX_PERMITS)
 		return -EINVAL;
 	evfut__spin_lock(&sem->lock);
@@ -84,7 +85,9 @@ evfut_semaphore_release(struct evfut_semaphore *sem, size_t n)
 		return -EINVAL;
 	}
 	sem->permits += n;
-	serve_and_unlock(sem);
+	grant_locked(sem, &batch);
+	evfut__spin_unlock(&sem->lock);
+	evfut__wake_batch_run(&batch);
 	return 0;
 }
 
@@ -111,28 +114,19 @@ evfut_semaphore_close(struct evfut_semaphore *sem)
 {
 	struct evfut__wake_batch batch;
 	struct evfut_waiter *w;
-	bool more;
 
 	if (sem == NULL)
 		return -EINVAL;
 	evfut__spin_lock(&sem->lock);
 	sem->closed = 1;
-	for (;;) {
-		batch.n = 0;
-		while (!evfut__wake_batch_full(&batch) &&
-		       (w = sem->waiters.head) != NULL) {
-			evfut__waitlist_remove(&sem->waiters, w);
-			acquire_of(w)->state = ACQUIRE_CLOSED;
-			evfut__wake_batch_add(&batch, evfut__waiter_take(w));
-		}
-		more = sem->waiters.head !=
-		       NULL; /* before a woken task frees it */
-		evfut__spin_unlock(&sem->lock);
-		evfut__wake_batch_run(&batch);
-		if (!more)
-			return 0;
-		evfut__spin_lock(&sem->lock);
+	while ((w = evfut__waitlist_pop(&sem->waiters)) != NULL) {
+		evfut__state_set(&acquire_of(w)->state, ACQUIRE_CLOSED);
+		evfut__waitlist_push(&sem->woken, w);
 	}
+	evfut__wake_batch_take(&batch, &sem->woken);
+	evfut__spin_unlock(&sem->lock);
+	evfut__wake_batch_run(&batch);
+	return 0;
 }
 
 size_t
@@ -176,8 +170,6 @@ acquire_ready_locked(struct evfut_acquire *acquire)
 	case ACQUIRE_CLOSED:
 		acquire->result = -EPIPE;
 		return true;
-	case ACQUIRE_DONE:
-		return true;
 	case ACQUIRE_WAITING:
 		return false;
 	default:
@@ -203,22 +195,30 @@ acquire_poll(struct evfut_future *self, struct evfut_context *cx)
 	        evfut_container_of(self, struct evfut_acquire, base);
 	struct evfut_semaphore *sem = acquire->sem;
 	struct evfut_waker old = EVFUT_WAKER_EMPTY;
-	enum evfut_poll poll = EVFUT_PENDING;
+	struct evfut__wake_batch batch;
+	enum evfut_poll poll = EVFUT_READY;
 
+	if (evfut__state_is(&acquire->state, ACQUIRE_DONE))
+		return EVFUT_READY;
+	if (!evfut_coop_proceed(cx))
+		return EVFUT_PENDING;
 	evfut__spin_lock(&sem->lock);
 	if (acquire_ready_locked(acquire)) {
-		acquire->state = ACQUIRE_DONE;
+		evfut__waiter_unlink(&acquire->node); /* if still in woken */
+		evfut__state_set(&acquire->state, ACQUIRE_DONE);
 		old = evfut__waiter_take(&acquire->node);
-		poll = EVFUT_READY;
 	} else {
 		if (acquire->state == ACQUIRE_INIT) {
 			evfut__waitlist_push(&sem->waiters, &acquire->node);
-			acquire->state = ACQUIRE_WAITING;
+			evfut__state_set(&acquire->state, ACQUIRE_WAITING);
 		}
 		evfut__waiter_store(&acquire->node, cx->waker, &old);
+		poll = EVFUT_PENDING;
 	}
+	evfut__wake_batch_take(&batch, &sem->woken);
 	evfut__spin_unlock(&sem->lock);
 	evfut_waker_drop(&old);
+	evfut__wake_batch_run(&batch);
 	return poll;
 }
 
@@ -228,22 +228,25 @@ acquire_drop(struct evfut_future *self)
 	struct evfut_acquire *acquire =
 	        evfut_container_of(self, struct evfut_acquire, base);
 	struct evfut_semaphore *sem = acquire->sem;
+	struct evfut__wake_batch batch;
 	struct evfut_waker old;
 	unsigned state;
 
-	if (sem == NULL)
+	if (sem == NULL || evfut__state_is(&acquire->state, ACQUIRE_DONE))
 		return;
 	evfut__spin_lock(&sem->lock);
 	state = acquire->state;
-	acquire->state = ACQUIRE_DONE;
+	evfut__state_set(&acquire->state, ACQUIRE_DONE);
 	old = evfut__waiter_take(&acquire->node);
-	if (state == ACQUIRE_WAITING)
-		evfut__waitlist_remove(&sem->waiters, &acquire->node);
-	else if (state == ACQUIRE_GRANTED)
-		sem->permits += acquire->node.word;
+	evfut__waiter_unlink(&acquire->node);
+	/* Leaving the head of the line may let the next waiter through. */
+	if (state == ACQUIRE_GRANTED)
+		give_back_locked(sem, acquire->node.word);
 	if (state == ACQUIRE_WAITING || state == ACQUIRE_GRANTED)
-		serve_and_unlock(sem);
+		grant_locked(sem, &batch);
 	else
-		evfut__spin_unlock(&sem->lock);
+		evfut__wake_batch_take(&batch, &sem->woken);
+	evfut__spin_unlock(&sem->lock);
 	evfut_waker_drop(&old);
+	evfut__wake_batch_run(&batch);
 }

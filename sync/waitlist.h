@@ -3,8 +3,8 @@
  * futures, their spin lock, and a batch of wakers to wake once the lock is
  * released.
  */
-#ifndef EVFUT_RUNTIME_WAITLIST_H
-#define EVFUT_RUNTIME_WAITLIST_H
+#ifndef EVFUT_SYNC_WAITLIST_H
+#define EVFUT_SYNC_WAITLIST_H
 
 #include <sched.h>
 #include <stdbool.h>
@@ -38,6 +38,24 @@ evfut__spin_unlock(unsigned *lock)
 	__atomic_store_n(lock, 0u, __ATOMIC_RELEASE);
 }
 
+/*
+ * The lock of an object that may be local (made by an *_init_local() call:
+ * every use on one thread, the runtime's), which takes no lock at all.
+ */
+static inline void
+evfut__lock(unsigned *lock, unsigned local)
+{
+	if (!local)
+		evfut__spin_lock(lock);
+}
+
+static inline void
+evfut__unlock(unsigned *lock, unsigned local)
+{
+	if (!local)
+		evfut__spin_unlock(lock);
+}
+
 static inline bool
 evfut__waitlist_empty(const struct evfut_waitlist *list)
 {
@@ -54,11 +72,17 @@ evfut__waitlist_push(struct evfut_waitlist *list, struct evfut_waiter *w)
 	else
 		list->head = w;
 	list->tail = w;
+	w->in = list;
 }
 
+/* Unlinks @w from the list it is in, if any. */
 static inline void
-evfut__waitlist_remove(struct evfut_waitlist *list, struct evfut_waiter *w)
+evfut__waiter_unlink(struct evfut_waiter *w)
 {
+	struct evfut_waitlist *list = w->in;
+
+	if (list == NULL)
+		return;
 	if (w->prev != NULL)
 		w->prev->next = w->next;
 	else
@@ -69,6 +93,36 @@ evfut__waitlist_remove(struct evfut_waitlist *list, struct evfut_waiter *w)
 		list->tail = w->prev;
 	w->next = NULL;
 	w->prev = NULL;
+	w->in = NULL;
+}
+
+/* Unlinks and returns the head of @list, or NULL. */
+static inline struct evfut_waiter *
+evfut__waitlist_pop(struct evfut_waitlist *list)
+{
+	struct evfut_waiter *w = list->head;
+
+	if (w != NULL)
+		evfut__waiter_unlink(w);
+	return w;
+}
+
+/*
+ * A waiting future's state word: the other side changes it under the
+ * object's lock, and the future's own thread reads it without the lock
+ * only to see the final state, which it wrote itself: after completion,
+ * a poll or a drop must not touch the object (it may be gone).
+ */
+static inline void
+evfut__state_set(unsigned *state, unsigned value)
+{
+	__atomic_store_n(state, value, __ATOMIC_RELAXED);
+}
+
+static inline bool
+evfut__state_is(const unsigned *state, unsigned value)
+{
+	return __atomic_load_n(state, __ATOMIC_RELAXED) == value;
 }
 
 /* Moves the waiter's waker out (the node may be freed once unlocked). */
@@ -98,9 +152,13 @@ evfut__waiter_store(struct evfut_waiter *w, const struct evfut_waker *waker,
 }
 
 /*
- * Wakers collected under a lock and woken after it: tokio's WakeList. A
- * caller that fills it releases the lock, wakes, and takes the lock again
- * for the rest, so nothing is allocated however many wait.
+ * Wakers collected under a lock and woken after it: tokio's WakeList.
+ *
+ * A call that has more waiters to wake than a batch holds never takes the
+ * lock again once it has woken one (a woken task may free the object):
+ * the rest wait, already decided (granted, notified, closed), in the
+ * object's `woken` list, and every later poll or drop of one of its
+ * futures, which holds the object alive, takes the next batch from it.
  */
 #define EVFUT__WAKE_BATCH 32
 
@@ -109,18 +167,20 @@ struct evfut__wake_batch {
 	unsigned n;
 };
 
-static inline bool
-evfut__wake_batch_full(const struct evfut__wake_batch *batch)
-{
-	return batch->n == EVFUT__WAKE_BATCH;
-}
-
+/* Under the lock: moves up to a batch of waiters out of @woken. */
 static inline void
-evfut__wake_batch_add(struct evfut__wake_batch *batch, struct evfut_waker w)
+evfut__wake_batch_take(struct evfut__wake_batch *batch,
+                       struct evfut_waitlist *woken)
 {
-	batch->wakers[batch->n++] = w;
+	struct evfut_waiter *w;
+
+	batch->n = 0;
+	while (batch->n < EVFUT__WAKE_BATCH &&
+	       (w = evfut__waitlist_pop(woken)) != NULL)
+		batch->wakers[batch->n++] = evfut__waiter_take(w);
 }
 
+/* After the lock: the call's last touch of anything shared. */
 static inline void
 evfut__wake_batch_run(struct evfut__wake_batch *batch)
 {
