@@ -77,7 +77,7 @@ static void
 run(const char *data, size_t len, const uint8_t *splits, size_t nsplits,
     struct outcome *out)
 {
-	struct http_reader reader;
+	static struct http_reader reader;
 	size_t pos = 0;
 	size_t i = 0;
 
@@ -110,7 +110,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	http_reader_setup();
+
 	return 0;
 }
 
