@@ -13,9 +13,6 @@
 #include "chars.h"
 #include "request.h"
 
-/* Content-Lengths and chunk sizes past this are refused. */
-#define LENGTH_MAX ((uint64_t)1 << 60)
-
 static int
 is_hex(unsigned char c)
 {
@@ -73,7 +70,7 @@ http_host_valid(const char *s, size_t len)
 	return i == len;
 }
 
-/* 1*DIGIT, no sign, no list, at most LENGTH_MAX. */
+/* 1*DIGIT, no sign, no list, at most HTTP_LENGTH_MAX. */
 static void
 content_length(struct http_fields *f, const char *s, size_t len)
 {
@@ -85,14 +82,14 @@ content_length(struct http_fields *f, const char *s, size_t len)
 		return;
 	}
 	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9' || n > LENGTH_MAX / 10) {
+		if (s[i] < '0' || s[i] > '9' || n > HTTP_LENGTH_MAX / 10) {
 			f->error = 400;
 			return;
 		}
 		n = n * 10 + (uint64_t)(s[i] - '0');
 	}
 	f->length = n;
-	if (n > LENGTH_MAX)
+	if (n > HTTP_LENGTH_MAX)
 		f->error = 400;
 }
 

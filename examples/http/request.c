@@ -372,7 +372,7 @@ chunk_byte(struct http_reader *r, unsigned char c)
 	case S_SIZE:
 		if (http_chars[c] & HTTP_HEXDIG) {
 			digit = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-			if (r->left > ((uint64_t)1 << 56))
+			if (r->left > (HTTP_LENGTH_MAX - digit) / 16)
 				return fail(r, 400);
 			r->left = r->left * 16 + digit;
 			r->state = S_SIZE;
@@ -408,6 +408,7 @@ chunk_byte(struct http_reader *r, unsigned char c)
 			r->state = S_FIELD;
 		} else {
 			r->state = S_DATA;
+			r->count = 0;
 		}
 		return HTTP_READ_MORE;
 	case S_DATA_CR:

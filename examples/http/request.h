@@ -16,6 +16,9 @@
  * fields) may have; the trailer section of a chunked body too. */
 #define HTTP_HEAD_MAX 8192
 
+/* Content-Lengths and chunk sizes past this are refused. */
+#define HTTP_LENGTH_MAX ((uint64_t)1 << 60)
+
 /* The longest target prefix and Host, Content-Length, Transfer-Encoding,
  * Connection or Expect value kept to be checked. */
 #define HTTP_KEEP_MAX 256
