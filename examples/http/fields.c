@@ -164,25 +164,68 @@ expectation(struct http_fields *f, const char *s, size_t len)
 		f->expect_continue = 1;
 }
 
-void
-http_field_value(struct http_fields *f, const char *name, size_t name_len,
-                 const char *s, size_t len)
+enum http_field
+http_field_of(const char *name, size_t len)
 {
-	if (is_word(name, name_len, "host")) {
+	/* their lengths differ: one comparison at most */
+	static const char *const names[] = {
+	        [HTTP_FIELD_HOST] = "host",
+	        [HTTP_FIELD_CONTENT_LENGTH] = "content-length",
+	        [HTTP_FIELD_TRANSFER_ENCODING] = "transfer-encoding",
+	        [HTTP_FIELD_CONNECTION] = "connection",
+	        [HTTP_FIELD_EXPECT] = "expect",
+	};
+	enum http_field f;
+
+	switch (len) {
+	case 4:
+		f = HTTP_FIELD_HOST;
+		break;
+	case 14:
+		f = HTTP_FIELD_CONTENT_LENGTH;
+		break;
+	case 17:
+		f = HTTP_FIELD_TRANSFER_ENCODING;
+		break;
+	case 10:
+		f = HTTP_FIELD_CONNECTION;
+		break;
+	case 6:
+		f = HTTP_FIELD_EXPECT;
+		break;
+	default:
+		return HTTP_FIELD_OTHER;
+	}
+	return memcmp(name, names[f], len) == 0 ? f : HTTP_FIELD_OTHER;
+}
+
+void
+http_field_value(struct http_fields *f, enum http_field field, const char *s,
+                 size_t len)
+{
+	unsigned before = f->codings;
+
+	switch (field) {
+	case HTTP_FIELD_HOST:
 		if (++f->hosts > 1 || !http_host_valid(s, len))
 			f->error = 400;
-	} else if (is_word(name, name_len, "content-length")) {
+		break;
+	case HTTP_FIELD_CONTENT_LENGTH:
 		content_length(f, s, len);
-	} else if (is_word(name, name_len, "transfer-encoding")) {
-		unsigned before = f->codings;
-
+		break;
+	case HTTP_FIELD_TRANSFER_ENCODING:
 		each_element(f, s, len, coding);
 		if (f->codings == before) /* an empty list */
 			f->error = 400;
-	} else if (is_word(name, name_len, "connection")) {
+		break;
+	case HTTP_FIELD_CONNECTION:
 		each_element(f, s, len, connection_option);
-	} else if (is_word(name, name_len, "expect")) {
+		break;
+	case HTTP_FIELD_EXPECT:
 		each_element(f, s, len, expectation);
+		break;
+	default:
+		break;
 	}
 }
 

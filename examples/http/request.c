@@ -64,27 +64,13 @@ method_of(const char *name, size_t len)
 {
 	unsigned m;
 
-	for (m = METHOD_GET; m <= METHOD_PATCH; m++)
+	if (len == 3 && memcmp(name, "GET", 3) == 0) /* nearly always */
+		return METHOD_GET;
+	for (m = METHOD_HEAD; m <= METHOD_PATCH; m++)
 		if (strlen(method_names[m]) == len &&
 		    memcmp(method_names[m], name, len) == 0)
 			return m;
 	return METHOD_UNKNOWN;
-}
-
-/* The fields whose values fields.c checks; trailers have none. */
-static int
-kept_field(const char *name, size_t len)
-{
-	static const char *const names[] = {
-	        "host",       "content-length", "transfer-encoding",
-	        "connection", "expect",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
-			return 1;
-	return 0;
 }
 
 void
@@ -176,8 +162,7 @@ field_line(struct http_reader *r)
 	                           r->keep[r->keep_len - 1] == '\t'))
 		r->keep_len--;
 	if (r->name)
-		http_field_value(&r->fields, r->name_text, r->name_len, r->keep,
-		                 r->keep_len);
+		http_field_value(&r->fields, r->name, r->keep, r->keep_len);
 	return r->fields.error != 0 ? fail(r, r->fields.error) : HTTP_READ_MORE;
 }
 
@@ -324,8 +309,9 @@ head_byte(struct http_reader *r, unsigned char c)
 	case S_NAME:
 		if (c == ':' && r->name_len > 0) {
 			r->keep_len = 0;
-			r->name = !r->trailer &&
-			          kept_field(r->name_text, r->name_len);
+			r->name = r->trailer ? HTTP_FIELD_OTHER
+			                     : http_field_of(r->name_text,
+			                                     r->name_len);
 			r->state = S_OWS;
 		} else if (!http_is_tchar(c)) { /* whitespace before ':' */
 			return fail(r, 400);
@@ -421,24 +407,68 @@ chunk_byte(struct http_reader *r, unsigned char c)
 	}
 }
 
-/* Skips what can be skipped in bulk: body bytes, and value bytes that
- * need no keeping. @return the bytes skipped. */
-static size_t
-skip(struct http_reader *r, const unsigned char *p, size_t len)
+/* Copies @p n bytes into @p dst, which holds *@p len of @p room bytes,
+ * as far as they fit, lower-cased when @p lower. */
+static void
+copy(char *dst, size_t *len, size_t room, const unsigned char *p, size_t n,
+     int lower)
 {
+	size_t i;
+
+	for (i = 0; i < n && *len < room; i++)
+		dst[(*len)++] =
+		        (char)(lower && p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32
+		                                                   : p[i]);
+}
+
+/*
+ * Reads a run of bytes that need no decision one at a time: body bytes,
+ * and the inside of a target, a field name or a value, up to the first
+ * byte of another class, which head_byte() then reads. Stops short of the
+ * head limit and of a full kept value, so that head_byte() refuses them.
+ * @return the bytes read.
+ */
+static size_t
+run(struct http_reader *r, const unsigned char *p, size_t len)
+{
+	unsigned class;
 	size_t n = 0;
 
-	if (r->state == S_LENGTH || r->state == S_DATA) {
+	switch (r->state) {
+	case S_LENGTH:
+	case S_DATA:
 		n = r->left < len ? (size_t)r->left : len;
 		r->left -= n;
 		if (r->left == 0)
 			r->state = r->state == S_DATA ? S_DATA_CR : S_START;
-	} else if (r->state == S_VALUE && !r->name) {
-		while (n < len && p[n] != '\r' && http_is_field_char(p[n]))
-			n++;
-		if (r->count + n > HTTP_HEAD_MAX)
-			n = HTTP_HEAD_MAX - r->count; /* head_byte() refuses */
-		r->count += n;
+		return n;
+	case S_TARGET:
+		class = HTTP_TARGET;
+		break;
+	case S_NAME:
+		class = HTTP_TCHAR;
+		break;
+	case S_VALUE:
+		class = HTTP_FIELD;
+		if (r->name != HTTP_FIELD_OTHER &&
+		    len > sizeof(r->keep) - r->keep_len)
+			len = sizeof(r->keep) - r->keep_len;
+		break;
+	default:
+		return 0;
+	}
+	if (len > HTTP_HEAD_MAX - r->count)
+		len = HTTP_HEAD_MAX - r->count;
+	while (n < len && (http_chars[p[n]] & class))
+		n++;
+	r->count += n;
+	if (r->state == S_TARGET) {
+		r->target_len += n;
+		copy(r->keep, &r->keep_len, sizeof(r->keep), p, n, 0);
+	} else if (r->state == S_NAME) {
+		copy(r->name_text, &r->name_len, sizeof(r->name_text), p, n, 1);
+	} else if (r->name != HTTP_FIELD_OTHER) {
+		copy(r->keep, &r->keep_len, sizeof(r->keep), p, n, 0);
 	}
 	return n;
 }
@@ -452,7 +482,7 @@ http_reader_feed(struct http_reader *r, const char *data, size_t len,
 	size_t i = 0;
 
 	while (i < len && result == HTTP_READ_MORE) {
-		size_t n = skip(r, p + i, len - i);
+		size_t n = run(r, p + i, len - i);
 
 		if (n > 0) {
 			i += n;

@@ -97,9 +97,22 @@ enum http_read http_reader_feed(struct http_reader *reader, const char *data,
 /* Whether @p text (@p len bytes) is uri-host [":" port] (RFC 3986). */
 int http_host_valid(const char *text, size_t len);
 
-/* Takes in the value of a field named @p name (lower case, @p name_len
- * bytes) into @p f; an error goes to f->error. */
-void http_field_value(struct http_fields *f, const char *name, size_t name_len,
+/* The fields whose values the answer depends on; trailers have none. */
+enum http_field {
+	HTTP_FIELD_OTHER,
+	HTTP_FIELD_HOST,
+	HTTP_FIELD_CONTENT_LENGTH,
+	HTTP_FIELD_TRANSFER_ENCODING,
+	HTTP_FIELD_CONNECTION,
+	HTTP_FIELD_EXPECT,
+};
+
+/* Which field @p name (lower case, @p len bytes) is. */
+enum http_field http_field_of(const char *name, size_t len);
+
+/* Takes in the value @p value (@p len bytes) of a field @p field into
+ * @p f; an error goes to f->error. */
+void http_field_value(struct http_fields *f, enum http_field field,
                       const char *value, size_t len);
 
 /*
