@@ -244,6 +244,22 @@ def test_head_limit(server):
     many = "".join(f"X-H{i}: {'b' * 50}\r\n" for i in range(400))
     response, closed = exchange(server, get(extra=many))
     assert response[0] == 431 and closed, response
+    # Blank lines count in the head; a kept value has 256 bytes at most.
+    response, closed = exchange(server, b"\r\n" * 4097 + get())
+    assert response[0] == 431 and closed, response
+    response, _ = exchange(server, get(host="a" * 256,
+                                       extra="Connection: close\r\n"))
+    assert response[0] == 200, "a 256-byte Host was refused"
+    response, closed = exchange(server, get(host="a" * 257))
+    assert response[0] == 431 and closed, response
+    # A chunk size line and a trailer section have the head's limit too.
+    chunked = (b"POST / HTTP/1.1\r\nHost: a\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n")
+    response, closed = exchange(server, chunked + b"1;" + b"e" * 8200)
+    assert response[0] == 400 and closed, response
+    response, closed = exchange(server, chunked + b"0\r\n" +
+                                b"X-T: t\r\n" * 1200 + b"\r\n")
+    assert response[0] == 431 and closed, response
 
 
 def test_bad_requests(server):
