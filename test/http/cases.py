@@ -204,6 +204,8 @@ BAD = [
      "RFC 9112 6.3: refused, as nginx does"),
     ("huge content-length", post(b"Content-Length: 99999999999999999999\r\n"),
      400, "RFC 9110 8.6: past 2^60 is refused"),
+    ("CONNECT", b"CONNECT a:80 HTTP/1.1\r\nHost: a:80\r\n\r\n", 405,
+     "RFC 9110 9.3.6: no tunnel here; closed, since a tunnel may follow"),
     ("post without length", b"POST / HTTP/1.1\r\nHost: a\r\n\r\n", 411,
      "RFC 9110 15.5.12"),
     ("put without length", b"PUT /x HTTP/1.1\r\nHost: a\r\n\r\n", 411,

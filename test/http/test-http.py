@@ -366,7 +366,9 @@ def test_expect_continue(server):
             (b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n"
              b"Content-Length: 0\r\n\r\n", 405),
             (b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n",
-             200)):
+             200),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n",
+             411)):
         with server.connect() as sock:
             sock.sendall(request)
             assert read_response(sock)[0] == want
