@@ -345,6 +345,14 @@ head_byte(struct http_reader *r, unsigned char c)
 	}
 }
 
+/* The value of a HEXDIG. */
+static unsigned
+hex(unsigned char c)
+{
+	return c <= '9' ? (unsigned)(c - '0')
+	                : (unsigned)((c | 0x20) - 'a' + 10);
+}
+
 /* Chunk size lines and the CRLF after chunk data (RFC 9112 7.1). */
 static enum http_read
 chunk_byte(struct http_reader *r, unsigned char c)
@@ -357,7 +365,7 @@ chunk_byte(struct http_reader *r, unsigned char c)
 	case S_SIZE_FIRST:
 	case S_SIZE:
 		if (http_chars[c] & HTTP_HEXDIG) {
-			digit = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+			digit = hex(c);
 			if (r->left > (HTTP_LENGTH_MAX - digit) / 16)
 				return fail(r, 400);
 			r->left = r->left * 16 + digit;
@@ -423,8 +431,9 @@ copy(char *dst, size_t *len, size_t room, const unsigned char *p, size_t n,
 
 /*
  * Reads a run of bytes that need no decision one at a time: body bytes,
- * and the inside of a target, a field name or a value, up to the first
- * byte of another class, which head_byte() then reads. Stops short of the
+ * "GET " and "HTTP/1.x" CR, and the inside of a target, a field name or
+ * a value, up to the first byte of another class, which head_byte() then
+ * reads. Stops short of the
  * head limit and of a full kept value, so that head_byte() refuses them.
  * @return the bytes read.
  */
@@ -435,6 +444,43 @@ run(struct http_reader *r, const unsigned char *p, size_t len)
 	size_t n = 0;
 
 	switch (r->state) {
+	case S_START: /* the usual request line, in two steps */
+		if (len < 4 || memcmp(p, "GET ", 4) != 0 ||
+		    r->count + 4 > HTTP_HEAD_MAX)
+			return 0;
+		r->method = METHOD_GET;
+		r->state = S_TARGET_FIRST;
+		r->count += 4;
+		return 4;
+	case S_VERSION: /* up to the LF, which head_byte() reads */
+		if (r->version != 0 || len < 9 ||
+		    memcmp(p, "HTTP/1.", 7) != 0 || p[7] < '0' || p[7] > '9' ||
+		    p[8] != '\r' || r->count + 9 > HTTP_HEAD_MAX)
+			return 0;
+		r->major = 1;
+		r->minor = p[7] - '0';
+		r->version = 8;
+		r->state = S_LINE_LF;
+		r->count += 9;
+		return 9;
+	case S_SIZE_FIRST:
+	case S_SIZE:
+		/* stops short of an overflow, which chunk_byte() refuses */
+		for (; n < len && r->count + n < HTTP_HEAD_MAX &&
+		       (http_chars[p[n]] & HTTP_HEXDIG) &&
+		       r->left <= (HTTP_LENGTH_MAX - hex(p[n])) / 16;
+		     n++)
+			r->left = r->left * 16 + hex(p[n]);
+		if (n > 0)
+			r->state = S_SIZE;
+		r->count += n;
+		return n;
+	case S_DATA_CR:
+		if (len < 2 || p[0] != '\r' || p[1] != '\n')
+			return 0;
+		r->state = S_SIZE_FIRST;
+		r->count = 0;
+		return 2;
 	case S_LENGTH:
 	case S_DATA:
 		n = r->left < len ? (size_t)r->left : len;
@@ -445,9 +491,23 @@ run(struct http_reader *r, const unsigned char *p, size_t len)
 	case S_TARGET:
 		class = HTTP_TARGET;
 		break;
+	case S_FIELD:
+		if (!http_is_tchar(p[0]))
+			return 0;
+		r->name_len = 0;
+		r->state = S_NAME;
+		/* fall through */
 	case S_NAME:
 		class = HTTP_TCHAR;
 		break;
+	case S_OWS:
+		while (n < len && r->count + n < HTTP_HEAD_MAX &&
+		       (p[n] == ' ' || p[n] == '\t'))
+			n++;
+		if (n < len && http_is_field_char(p[n]))
+			r->state = S_VALUE; /* not a space: the value's first */
+		r->count += n;
+		return n;
 	case S_VALUE:
 		class = HTTP_FIELD;
 		if (r->name != HTTP_FIELD_OTHER &&
@@ -482,16 +542,17 @@ http_reader_feed(struct http_reader *r, const char *data, size_t len,
 	size_t i = 0;
 
 	while (i < len && result == HTTP_READ_MORE) {
-		size_t n = run(r, p + i, len - i);
+		size_t n;
 
+		if (r->phase == HTTP_PHASE_IDLE)
+			begin(r);
+		n = run(r, p + i, len - i);
 		if (n > 0) {
 			i += n;
 			if (r->state == S_START && r->phase == HTTP_PHASE_BODY)
 				result = complete(r);
 			continue;
 		}
-		if (r->phase == HTTP_PHASE_IDLE)
-			begin(r);
 		if (r->phase == HTTP_PHASE_HEAD || r->state < S_LENGTH)
 			result = head_byte(r, p[i]);
 		else
