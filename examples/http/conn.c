@@ -69,6 +69,8 @@ answer(struct conn *c, const struct http_request *req)
 		flags |= HTTP_RESPONSE_KEEP_ALIVE;
 	if (req->head)
 		flags |= HTTP_RESPONSE_NO_BODY;
+	if (req->http09)
+		flags |= HTTP_RESPONSE_BODY_ONLY;
 	c->out_len += http_response_format(
 	        c->out + c->out_len, sizeof(c->out) - c->out_len, req->status,
 	        flags, &c->server->date);
@@ -77,25 +79,31 @@ answer(struct conn *c, const struct http_request *req)
 
 /*
  * Parses what was read and queues one answer per request, in order, so
- * that pipelined requests are answered by one write. Stops early when
- * the answers fill the output buffer (the rest is parsed after the write)
- * or when the connection is to close.
+ * that pipelined requests are answered by one write. A head that expects
+ * 100-continue gets its interim answer at once, before its body is read
+ * (RFC 9110 10.1.1). Stops early when the answers fill the output buffer
+ * (the rest is parsed after the write) or when the connection is to close.
  */
 static void
 parse(struct conn *c)
 {
+	enum http_read read;
 	size_t used;
 
 	http_date_update(&c->server->date);
 	while (c->in_pos < c->in_len && !c->closing &&
 	       sizeof(c->out) - c->out_len >= HTTP_RESPONSE_MAX) {
-		if (http_reader_feed(&c->reader, c->in + c->in_pos,
-		                     c->in_len - c->in_pos,
-		                     &used) == HTTP_READ_MORE) {
-			c->in_pos = c->in_len;
-			break;
-		}
+		read = http_reader_feed(&c->reader, c->in + c->in_pos,
+		                        c->in_len - c->in_pos, &used);
 		c->in_pos += used;
+		if (read == HTTP_READ_MORE)
+			break;
+		if (read == HTTP_READ_CONTINUE) {
+			c->out_len += http_response_continue(
+			        c->out + c->out_len,
+			        sizeof(c->out) - c->out_len);
+			continue;
+		}
 		c->head_start = 0;
 		answer(c, &c->reader.request);
 	}

@@ -27,7 +27,6 @@
 #include <evfut.h>
 
 #include "options.h"
-#include "request.h"
 #include "server.h"
 
 /* [worker] */
@@ -147,7 +146,6 @@ main(int argc, char **argv)
 	rc = http_options_parse(&o, argc, argv);
 	if (rc != 0)
 		return rc == 1 ? 0 : rc;
-	http_reader_setup();
 	raise_fd_limit(&o);
 	workers = calloc(o.threads, sizeof(*workers));
 	servers = calloc(o.threads, sizeof(*servers));

@@ -39,8 +39,12 @@ static const struct answer answers[] = {
          LIT("16"), LIT("")},
         {431, LIT("HTTP/1.1 431 Request Header Fields Too Large\r\n"),
          LIT("Request Header Fields Too Large\n"), LIT("32"), LIT("")},
+        {501, LIT("HTTP/1.1 501 Not Implemented\r\n"), LIT("Not Implemented\n"),
+         LIT("16"), LIT("")},
         {503, LIT("HTTP/1.1 503 Service Unavailable\r\n"),
          LIT("Service Unavailable\n"), LIT("20"), LIT("")},
+        {505, LIT("HTTP/1.1 505 HTTP Version Not Supported\r\n"),
+         LIT("HTTP Version Not Supported\n"), LIT("27"), LIT("")},
 };
 
 static const struct answer *
@@ -84,6 +88,8 @@ http_response_format(char *out, size_t room, int status, unsigned flags,
 
 	if (room < HTTP_RESPONSE_MAX)
 		return 0;
+	if (flags & HTTP_RESPONSE_BODY_ONLY)
+		return (size_t)(put(p, a->body, a->body_len) - out);
 	p = put(p, a->line, a->line_len);
 	p = put(p, LIT("Server: evfut-http\r\nDate: "));
 	p = put(p, date->text, date->len);
@@ -99,4 +105,15 @@ http_response_format(char *out, size_t room, int status, unsigned flags,
 	if (!(flags & HTTP_RESPONSE_NO_BODY))
 		p = put(p, a->body, a->body_len);
 	return (size_t)(p - out);
+}
+
+size_t
+http_response_continue(char *out, size_t room)
+{
+	static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+	if (room < sizeof(line) - 1)
+		return 0;
+	memcpy(out, line, sizeof(line) - 1);
+	return sizeof(line) - 1;
 }

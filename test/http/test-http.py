@@ -20,6 +20,9 @@ import sys
 import time
 import traceback
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cases  # noqa: E402  (the hostile corpus, shared with compare-nginx)
+
 BINARY = None
 LIMIT = 30.0  # seconds: the generous bound on anything that should happen
 
@@ -241,39 +244,27 @@ def test_head_limit(server):
     many = "".join(f"X-H{i}: {'b' * 50}\r\n" for i in range(400))
     response, closed = exchange(server, get(extra=many))
     assert response[0] == 431 and closed, response
-
-
-BAD = [
-    ("bad method", b"FROB / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
-    ("bad version", b"GET / HTTP/9.x\r\nHost: a\r\n\r\n", 400),
-    ("no host", b"GET / HTTP/1.1\r\n\r\n", 400),
-    ("two hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
-    ("nul in path", b"GET /\x00 HTTP/1.1\r\nHost: a\r\n\r\n", 400),
-    ("nul in header", b"GET / HTTP/1.1\r\nHost: a\x00b\r\n\r\n", 400),
-    ("nul bytes", b"\x00\x00\x00\x00\r\n\r\n", 400),
-    ("binary", bytes(range(1, 256)) + b"\r\n\r\n", 400),
-    ("space in header name", b"GET / HTTP/1.1\r\nHo st: a\r\n\r\n", 400),
-    ("bad chunk size", b"POST / HTTP/1.1\r\nHost: a\r\n"
-     b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400),
-    ("chunk size overflow", b"POST / HTTP/1.1\r\nHost: a\r\n"
-     b"Transfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\n", 400),
-    ("chunked not last", b"POST / HTTP/1.1\r\nHost: a\r\n"
-     b"Transfer-Encoding: chunked, gzip\r\n\r\n", 400),
-    ("chunked and length", b"POST / HTTP/1.1\r\nHost: a\r\n"
-     b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
-     b"0\r\n\r\n", 400),
-    ("bad content-length", b"POST / HTTP/1.1\r\nHost: a\r\n"
-     b"Content-Length: 1x\r\n\r\n", 400),
-    ("two content-lengths", b"POST / HTTP/1.1\r\nHost: a\r\n"
-     b"Content-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400),
-    ("post without length", b"POST / HTTP/1.1\r\nHost: a\r\n\r\n", 411),
-    ("put without length", b"PUT /x HTTP/1.1\r\nHost: a\r\n\r\n", 411),
-]
+    # Blank lines count in the head; a kept value has 256 bytes at most.
+    response, closed = exchange(server, b"\r\n" * 4097 + get())
+    assert response[0] == 431 and closed, response
+    response, _ = exchange(server, get(host="a" * 256,
+                                       extra="Connection: close\r\n"))
+    assert response[0] == 200, "a 256-byte Host was refused"
+    response, closed = exchange(server, get(host="a" * 257))
+    assert response[0] == 431 and closed, response
+    # A chunk size line and a trailer section have the head's limit too.
+    chunked = (b"POST / HTTP/1.1\r\nHost: a\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n")
+    response, closed = exchange(server, chunked + b"1;" + b"e" * 8200)
+    assert response[0] == 400 and closed, response
+    response, closed = exchange(server, chunked + b"0\r\n" +
+                                b"X-T: t\r\n" * 1200 + b"\r\n")
+    assert response[0] == 431 and closed, response
 
 
 def test_bad_requests(server):
     before = server.fds()
-    for name, request, want in BAD:
+    for name, request, want, _why in cases.BAD:
         response, closed = exchange(server, request)
         assert response is not None, f"{name}: no answer"
         assert response[0] == want, f"{name}: {response[0]} != {want}"
@@ -298,6 +289,124 @@ def test_bad_requests(server):
             status, _, _, buf = read_response(sock, buf)
             got.append(status)
         assert got == [404, 405, 200], got
+    wait_for(lambda: server.fds() == before, "descriptors to be closed")
+    assert_serves(server)
+
+
+def test_good_requests(server):
+    """What the grammar allows is served, and the connection goes on."""
+    for name, request, want in cases.GOOD:
+        with server.connect() as sock:
+            sock.sendall(request + get())
+            status, headers, _, rest = read_response(sock)
+            assert status == want, f"{name}: {status} != {want}"
+            assert "connection" not in headers, f"{name}: {headers}"
+            assert read_response(sock, rest)[0] == 200, name
+
+
+def test_refusal_is_immediate(server):
+    """A refused request is answered at the first byte in error: nothing
+    after it is waited for (the header timeout is longer than LIMIT)."""
+    for part in (b"GET / HTTP/1.1\r\nHost: a\rX",
+                 b"GET /\ta", b"GET / HTTP/2.0\r\n", b"FROB / HTTP/1.1\r\n",
+                 b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked"
+                 b"\r\n\r\n5\r\nhelloXX"):
+        with server.connect() as sock:
+            sock.sendall(part)
+            response = read_response(sock)
+            assert response is not None and response[0] >= 400, part
+            assert closed_by_server(sock), part
+
+
+def test_http09(server):
+    """HTTP/0.9 is answered at once, the body alone, then closed (the
+    header timeout is longer than LIMIT: waiting for it would fail)."""
+    for request, body in ((b"GET /\r\n", b"Hello, World!"),
+                          (b"GET /x\r\n", b"Not Found\n"),
+                          (b"POST /\r\n", b"Bad Request\n")):
+        with server.connect() as sock:
+            sock.sendall(request)
+            got = b""
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+            assert got == body, (request, got)
+
+
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def read_exactly(sock, n):
+    got = b""
+    while len(got) < n:
+        chunk = sock.recv(n - len(got))
+        assert chunk, f"closed after {got!r}"
+        got += chunk
+    return got
+
+
+def test_expect_continue(server):
+    """Expect: 100-continue gets 100 Continue before the body is sent
+    (RFC 9110 10.1.1), then the final answer; the connection goes on."""
+    for framing, body in ((b"Content-Length: 5\r\n", b"hello"),
+                          (b"Transfer-Encoding: chunked\r\n",
+                           b"5\r\nhello\r\n0\r\n\r\n")):
+        with server.connect() as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue"
+                         b"\r\n" + framing + b"\r\n")
+            assert read_exactly(sock, len(CONTINUE)) == CONTINUE
+            sock.sendall(body + get())
+            status, _, _, rest = read_response(sock)
+            assert status == 405, status
+            assert read_response(sock, rest)[0] == 200
+    # No body to wait for, or HTTP/1.0: the final answer comes first.
+    for request, want in (
+            (b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n"
+             b"Content-Length: 0\r\n\r\n", 405),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n",
+             200),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n",
+             411)):
+        with server.connect() as sock:
+            sock.sendall(request)
+            assert read_response(sock)[0] == want
+    with server.connect() as sock:
+        sock.sendall(b"POST / HTTP/1.0\r\nExpect: 100-continue\r\n"
+                     b"Content-Length: 5\r\n\r\n")
+        time.sleep(0.2)
+        sock.sendall(b"hello")
+        assert read_response(sock)[0] == 405
+
+
+def test_blank_line_slowloris(server):
+    """CR, LF, CR... one byte at a time, each well within the header
+    timeout (1 s here; the idle timeout is longer than LIMIT): blank lines
+    start the head deadline and never refresh it, so the server answers 408
+    and closes."""
+    before = server.fds()
+    with server.connect() as sock:
+        answer = b""
+        deadline = time.monotonic() + LIMIT
+        while not answer and time.monotonic() < deadline:
+            for byte in b"\r\n":
+                try:
+                    sock.sendall(bytes([byte]))
+                except (BrokenPipeError, ConnectionResetError):
+                    break
+                time.sleep(0.2)
+            sock.setblocking(False)
+            try:
+                answer += sock.recv(65536)
+            except BlockingIOError:
+                pass
+            except ConnectionResetError:
+                break
+            finally:
+                sock.setblocking(True)
+        assert answer.startswith(b"HTTP/1.1 408 "), answer[:40]
+        assert closed_by_server(sock)
     wait_for(lambda: server.fds() == before, "descriptors to be closed")
     assert_serves(server)
 
@@ -449,6 +558,12 @@ TESTS = [
     (test_http10, []),
     (test_head_limit, []),
     (test_bad_requests, []),
+    (test_good_requests, []),
+    (test_refusal_is_immediate, ["--header-timeout", "60"]),
+    (test_http09, ["--header-timeout", "60"]),
+    (test_expect_continue, []),
+    (test_blank_line_slowloris, ["--header-timeout", "1",
+                                 "--idle-timeout", "60"]),
     (test_slowloris, ["--header-timeout", "1"]),
     (test_idle_timeout, ["--idle-timeout", "0.5"]),
     (test_connection_cap, ["--max-connections", "2"]),

@@ -1,0 +1,213 @@
+"""The hostile corpus: raw requests, what evfut-http answers, and why.
+
+Each case is (name, bytes, status, reason). status is the status of the
+first answer; every refusal closes the connection. test-http.py sends each
+over a socket and checks status and close; compare-nginx sends the same
+bytes to nginx and prints both answers side by side (docs/server.md).
+"""
+
+H = b"Host: a\r\n"
+TE = b"Transfer-Encoding: chunked\r\n"
+
+
+def post(head, body=b""):
+    return b"POST / HTTP/1.1\r\n" + H + head + b"\r\n" + body
+
+
+def chunked(body):
+    return post(TE, body)
+
+
+# Requests that must be served: strict is not stricter than the grammar.
+GOOD = [
+    ("Host with an IPv6 literal and a port",
+     b"GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", 200),
+    ("Host with every reg-name byte",
+     b"GET / HTTP/1.1\r\nHost: a.b-c_d~!$&'()*+,;=%41:80\r\n\r\n", 200),
+    ("empty Host", b"GET / HTTP/1.1\r\nHost:\r\n\r\n", 200),
+    ("Host with whitespace around", b"GET / HTTP/1.1\r\nHost: \t a \t\r\n\r\n",
+     200),
+    ("blank lines before the request", b"\r\n\r\nGET / HTTP/1.1\r\n" + H +
+     b"\r\n", 200),
+    ("HTTP/1.2 is served as HTTP/1.1", b"GET / HTTP/1.2\r\n" + H + b"\r\n",
+     200),
+    ("obs-text in a value", b"GET / HTTP/1.1\r\nX: \xe9\xff\r\n" + H +
+     b"\r\n", 200),
+    ("absolute-form", b"GET http://a/ HTTP/1.1\r\nHost: b\r\n\r\n", 200),
+    ("absolute-form without a path", b"GET http://a:80 HTTP/1.1\r\n" + H +
+     b"\r\n", 200),
+    ("absolute-form with a query", b"GET HTTPS://[::1]/?q HTTP/1.1\r\n" + H +
+     b"\r\n", 200),
+    ("absolute-form elsewhere", b"GET http://a/x HTTP/1.1\r\n" + H +
+     b"\r\n", 404),
+    ("query on /", b"GET /?a=b HTTP/1.1\r\n" + H + b"\r\n", 200),
+    ("OPTIONS *", b"OPTIONS * HTTP/1.1\r\n" + H + b"\r\n", 405),
+    ("DELETE", b"DELETE / HTTP/1.1\r\n" + H + b"\r\n", 405),
+    ("chunk extensions", chunked(b"5;a=\"b c\"\r\nhello\r\n3 ; x\r\nabc"
+                                 b"\r\n0;z\r\n\r\n"), 405),
+    ("hex chunk sizes", chunked(b"A\r\n0123456789\r\nf\r\n" + b"x" * 15 +
+                                b"\r\n0\r\n\r\n"), 405),
+    ("trailer fields", chunked(b"1\r\na\r\n0\r\nX-T: 1\r\nY:\r\n\r\n"), 405),
+    ("Chunked in capitals", post(b"Transfer-Encoding: Chunked\r\n",
+                                 b"0\r\n\r\n"), 405),
+    ("empty list elements", post(b"Transfer-Encoding: , chunked,\r\n",
+                                 b"0\r\n\r\n"), 405),
+    ("Content-Length with leading zeros", post(b"Content-Length: 005\r\n",
+                                               b"hello"), 405),
+    ("Content-Length: 0", post(b"Content-Length: 0\r\n"), 405),
+]
+
+BAD = [
+    # Whitespace before the colon: RFC 9112 5.1 requires 400.
+    ("space before colon in TE",
+     post(b"Transfer-Encoding : chunked\r\n", b"0\r\n\r\n"), 400,
+     "RFC 9112 5.1: no whitespace between field name and colon"),
+    ("space before colon in CL",
+     post(b"Content-Length : 5\r\n", b"hello"), 400, "RFC 9112 5.1"),
+    ("tab before colon",
+     b"GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", 400, "RFC 9112 5.1"),
+    # HTTP/1.0 with Transfer-Encoding: faulty framing.
+    ("HTTP/1.0 with chunked",
+     b"POST / HTTP/1.0\r\nConnection: keep-alive\r\n" + TE + b"\r\n0\r\n\r\n",
+     400, "RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing"),
+    # Bare CR: only CRLF ends a line.
+    ("bare CR in a value",
+     b"GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n", 400, "RFC 9112 2.2"),
+    ("bare CR ends the head",
+     b"GET / HTTP/1.1\r\nHost: a\r\n\rX", 400, "RFC 9112 2.2"),
+    ("bare CR after the request line",
+     b"GET / HTTP/1.1\rHost: a\r\n\r\n", 400, "RFC 9112 2.2"),
+    ("bare CR after the last chunk",
+     chunked(b"0\r\n\rX"), 400, "RFC 9112 2.2, 7.1"),
+    ("bare CR in a trailer",
+     chunked(b"0\r\nX: a\rY\r\n\r\n"), 400, "RFC 9112 2.2, 7.1.2"),
+    ("bare LF ends lines",
+     b"GET / HTTP/1.1\nHost: a\n\n", 400,
+     "RFC 9112 2.2 allows, does not require, LF alone: refused"),
+    ("bare LF ends a value",
+     b"GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n", 400, "RFC 9112 2.2"),
+    # Chunk framing.
+    ("no CRLF after chunk data",
+     chunked(b"5\r\nhelloXX0\r\n\r\n"), 400, "RFC 9112 7.1"),
+    ("CR and a byte after chunk data",
+     chunked(b"5\r\nhello\rX0\r\n\r\n"), 400, "RFC 9112 7.1"),
+    ("bare CR in a chunk size line",
+     chunked(b"5\rXhello\r\n0\r\n\r\n"), 400, "RFC 9112 7.1"),
+    ("bare LF in a chunk extension",
+     chunked(b"5;a\nb\r\nhello\r\n0\r\n\r\n"), 400, "RFC 9112 7.1.1"),
+    ("bare LF after a chunk size",
+     chunked(b"5\nhello\r\n0\r\n\r\n"), 400, "RFC 9112 7.1"),
+    ("bare LF after the last chunk",
+     chunked(b"0\r\n\n"), 400, "RFC 9112 7.1"),
+    ("bad chunk size", chunked(b"zz\r\nhello\r\n0\r\n\r\n"), 400,
+     "RFC 9112 7.1: chunk-size is 1*HEXDIG"),
+    ("chunk size 0x5", chunked(b"0x5\r\nhello\r\n0\r\n\r\n"), 400,
+     "RFC 9112 7.1"),
+    ("empty chunk size", chunked(b"\r\nhello\r\n0\r\n\r\n"), 400,
+     "RFC 9112 7.1"),
+    ("chunk size overflow", chunked(b"1ffffffffffffffff\r\n"), 400,
+     "RFC 9112 7.1: a size past 2^60 is refused"),
+    ("control byte in a chunk extension",
+     chunked(b"5;a\x01\r\nhello\r\n0\r\n\r\n"), 400, "RFC 9112 7.1.1"),
+    # obs-fold and leading whitespace.
+    ("obs-fold", b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400,
+     "RFC 9112 5.2: a server MUST reject obs-fold (or replace it)"),
+    ("obs-fold in Transfer-Encoding",
+     post(b"Transfer-Encoding:\r\n chunked\r\n", b"0\r\n\r\n"), 400,
+     "RFC 9112 5.2"),
+    ("whitespace before the first field",
+     b"GET / HTTP/1.1\r\n Host: a\r\n\r\n", 400, "RFC 9112 2.2"),
+    # The request line.
+    ("HTTP/2.0", b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505,
+     "RFC 9110 15.6.6: major version not supported"),
+    ("HTTP/3.0", b"GET / HTTP/3.0\r\nHost: a\r\n\r\n", 505, "RFC 9110 15.6.6"),
+    ("bad version", b"GET / HTTP/9.x\r\nHost: a\r\n\r\n", 400,
+     "RFC 9112 2.3: HTTP-version is HTTP/DIGIT.DIGIT"),
+    ("lower-case version", b"GET / http/1.1\r\nHost: a\r\n\r\n", 400,
+     "RFC 9112 2.3: HTTP-name is case-sensitive"),
+    ("unknown method", b"FROB / HTTP/1.1\r\nHost: a\r\n\r\n", 501,
+     "RFC 9110 9.1: unknown method SHOULD get 501"),
+    ("lower-case method", b"get / HTTP/1.1\r\nHost: a\r\n\r\n", 501,
+     "RFC 9110 9.1: methods are case-sensitive, so unknown"),
+    ("bad method", b"GE(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400,
+     "RFC 9112 3.1: method is a token"),
+    ("tab in target", b"GET /\ta HTTP/1.1\r\nHost: a\r\n\r\n", 400,
+     "RFC 9112 3: only SP separates, the target has no whitespace"),
+    ("two spaces", b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400,
+     "RFC 9112 3: one SP"),
+    ("tab separator", b"GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n", 400,
+     "RFC 9112 3"),
+    ("relative target", b"GET a/b HTTP/1.1\r\nHost: a\r\n\r\n", 400,
+     "RFC 9112 3.2: origin-form starts with /"),
+    ("nul in path", b"GET /\x00 HTTP/1.1\r\nHost: a\r\n\r\n", 400,
+     "RFC 9112 3.2"),
+    ("byte above 0x7f in path", b"GET /\xff HTTP/1.1\r\nHost: a\r\n\r\n",
+     400, "RFC 3986: a target is ASCII"),
+    ("nul bytes", b"\x00\x00\x00\x00\r\n\r\n", 400, "RFC 9112 3"),
+    ("binary", bytes(range(1, 256)) + b"\r\n\r\n", 400, "RFC 9112 3"),
+    ("userinfo in an absolute target",
+     b"GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n", 400,
+     "RFC 9110 4.2.4: userinfo in an http URI is an error"),
+    ("empty authority", b"GET http:/// HTTP/1.1\r\nHost: a\r\n\r\n", 400,
+     "RFC 9110 4.2.1: an http URI has a non-empty host"),
+    # Host.
+    ("no host", b"GET / HTTP/1.1\r\n\r\n", 400, "RFC 9112 3.2"),
+    ("two hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400,
+     "RFC 9112 3.2"),
+    ("invalid host", b"GET / HTTP/1.1\r\nHost: a b/c@d\r\n\r\n", 400,
+     "RFC 9112 3.2: Host is uri-host [\":\" port] (RFC 3986 3.2.2)"),
+    ("host with a path", b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400,
+     "RFC 3986 3.2.2"),
+    ("host with a bad port", b"GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", 400,
+     "RFC 3986 3.2.3: port is *DIGIT"),
+    ("host with a bad percent", b"GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n", 400,
+     "RFC 3986 2.1"),
+    ("host with an open bracket", b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
+     400, "RFC 3986 3.2.2"),
+    ("nul in header", b"GET / HTTP/1.1\r\nHost: a\x00b\r\n\r\n", 400,
+     "RFC 9110 5.5: no NUL in a field value"),
+    ("DEL in header", b"GET / HTTP/1.1\r\nX: a\x7fb\r\nHost: a\r\n\r\n", 400,
+     "RFC 9110 5.5"),
+    ("space in header name", b"GET / HTTP/1.1\r\nHo st: a\r\n\r\n", 400,
+     "RFC 9110 5.1: field-name is a token"),
+    ("empty header name", b"GET / HTTP/1.1\r\nHost: a\r\n: b\r\n\r\n", 400,
+     "RFC 9110 5.1"),
+    # Content-Length and Transfer-Encoding.
+    ("chunked and length", post(TE + b"Content-Length: 5\r\n", b"0\r\n\r\n"),
+     400, "RFC 9112 6.1: both is a smuggling attempt; 400 and close"),
+    ("length and chunked", post(b"Content-Length: 5\r\n" + TE, b"0\r\n\r\n"),
+     400, "RFC 9112 6.1"),
+    ("chunked not last", post(b"Transfer-Encoding: chunked, gzip\r\n"), 400,
+     "RFC 9112 6.3: a final coding other than chunked"),
+    ("chunked twice", post(b"Transfer-Encoding: chunked, chunked\r\n"), 400,
+     "RFC 9112 7: chunked at most once"),
+    ("chunked in two fields", post(TE + TE), 400, "RFC 9112 7"),
+    ("gzip then chunked", post(b"Transfer-Encoding: gzip, chunked\r\n",
+                               b"0\r\n\r\n"), 501,
+     "RFC 9112 6.1: an unknown coding SHOULD get 501"),
+    ("only gzip", post(b"Transfer-Encoding: gzip\r\n"), 400, "RFC 9112 6.3"),
+    ("xchunked", post(b"Transfer-Encoding: xchunked\r\n"), 400,
+     "RFC 9112 6.3"),
+    ("empty transfer coding", post(b"Transfer-Encoding: \r\n"), 400,
+     "RFC 9112 6.1"),
+    ("bad content-length", post(b"Content-Length: 1x\r\n"), 400,
+     "RFC 9110 8.6: 1*DIGIT"),
+    ("signed content-length", post(b"Content-Length: +1\r\n", b"a"), 400,
+     "RFC 9110 8.6"),
+    ("content-length list", post(b"Content-Length: 1, 1\r\n", b"a"), 400,
+     "RFC 9110 8.6: a list is refused"),
+    ("two content-lengths",
+     post(b"Content-Length: 1\r\nContent-Length: 2\r\n", b"ab"), 400,
+     "RFC 9112 6.3"),
+    ("same content-length twice",
+     post(b"Content-Length: 1\r\nContent-Length: 1\r\n", b"a"), 400,
+     "RFC 9112 6.3: refused, as nginx does"),
+    ("huge content-length", post(b"Content-Length: 99999999999999999999\r\n"),
+     400, "RFC 9110 8.6: past 2^60 is refused"),
+    ("CONNECT", b"CONNECT a:80 HTTP/1.1\r\nHost: a:80\r\n\r\n", 405,
+     "RFC 9110 9.3.6: no tunnel here; closed, since a tunnel may follow"),
+    ("post without length", b"POST / HTTP/1.1\r\nHost: a\r\n\r\n", 411,
+     "RFC 9110 15.5.12"),
+    ("put without length", b"PUT /x HTTP/1.1\r\nHost: a\r\n\r\n", 411,
+     "RFC 9110 15.5.12"),
+]
