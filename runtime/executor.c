@@ -103,9 +103,15 @@ enter(struct evfut_runtime *rt, struct evfut_runtime **outer)
 	return 0;
 }
 
+/*
+ * A wake from another thread that landed during a task's last poll leaves
+ * the finished task in the remote queue, which holds a reference: take it
+ * before returning, so that a run that returns holds no finished task.
+ */
 static void
 leave(struct evfut_runtime *rt, struct evfut_runtime *outer)
 {
+	evfut__task_take_remote(rt);
 	rt->running = false;
 	evfut__current = outer;
 }

@@ -158,6 +158,7 @@ evfut_runtime_stats(struct evfut_runtime *rt, struct evfut_stats *out)
 
 	if (rt == NULL || out == NULL)
 		return -EINVAL;
+	evfut__task_take_remote(rt); /* finished tasks it may still hold */
 	*out = rt->stats;
 	pthread_mutex_lock(&rt->remote.lock);
 	out->wakes_remote = rt->remote.pushes;
@@ -209,6 +210,7 @@ evfut_runtime_trim(struct evfut_runtime *rt)
 
 	if (rt == NULL)
 		return -EINVAL;
+	evfut__task_take_remote(rt); /* finished tasks it may still hold */
 	/* With no task held, no thread can release a block meanwhile. */
 	pthread_mutex_lock(&rt->remote.lock);
 	idle = evfut__tasks_released_locked(rt);

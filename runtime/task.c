@@ -145,9 +145,12 @@ task_wake_by_ref(const void *data)
 void
 evfut__task_take_remote(struct evfut_runtime *rt)
 {
+	struct evfut_runtime *outer = evfut__current;
 	struct evfut_task *task = evfut__remote_take(&rt->remote);
 	struct evfut_task *next;
 
+	/* Outside a run (stats, trim), releases are still this thread's. */
+	evfut__current = rt;
 	for (; task != NULL; task = next) {
 		next = task->remote_next;
 		__atomic_fetch_and(&task->state, ~EVFUT__TASK_QUEUED,
@@ -157,6 +160,7 @@ evfut__task_take_remote(struct evfut_runtime *rt)
 		task->flags &= ~EVFUT__TASK_WOKEN_REMOTELY;
 		evfut__task_unref(task);
 	}
+	evfut__current = outer;
 }
 
 static void
