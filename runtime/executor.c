@@ -37,7 +37,6 @@ evfut__drain(struct evfut_runtime *rt)
 
 	if (evfut__remote_pending(&rt->remote))
 		evfut__task_take_remote(rt);
-	evfut__timers_start_pass(&rt->timers);
 	for (n = 0; n < rt->budget; n++) {
 		task = evfut__queue_pop(&rt->ready);
 		if (task == NULL)
@@ -84,6 +83,8 @@ loop_once(struct evfut_runtime *rt)
 {
 	int flags = EVLOOP_ONCE;
 
+	/* Sleeps polled outside a task's poll (by hand, from a callback). */
+	evfut__timers_flush(&rt->timers);
 	if (advance_virtual_clock(rt))
 		return 0;
 	if (work_ready(rt))
@@ -206,6 +207,7 @@ on_drain(evutil_socket_t fd, short what, void *arg)
 	rt->draining = true;
 	rt->stats.loop_iterations++;
 	evfut__drain(rt);
+	evfut__timers_flush(&rt->timers);
 	rt->draining = false;
 	evfut__current = outer;
 	if (work_ready(rt))

@@ -444,6 +444,7 @@ evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task)
 		evfut__trace(rt, EVFUT_TRACE_POLL_BEGIN, task, 0);
 	future = task_future(task);
 	ready = future->poll(future, &cx) == EVFUT_READY;
+	evfut__timers_flush(&rt->timers);
 	if (rt->trace != NULL)
 		evfut__trace(rt, EVFUT_TRACE_POLL_END, task, ready);
 	if (ready) {

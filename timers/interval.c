@@ -60,7 +60,7 @@ interval_poll(struct evfut_future *self, struct evfut_context *cx)
 		return EVFUT_READY;
 	iv->ticks++;
 	iv->scheduled = iv->sleep.node.deadline;
-	now = evfut__timers_pass_now(&cx->runtime->timers);
+	now = evfut__timers_now(&cx->runtime->timers);
 	/* Not armed yet: the next poll arms it, with the task's waker. */
 	iv->sleep.node.deadline = next_tick(iv, iv->scheduled, now);
 	evfut__sleep_set_idle(&iv->sleep, EVFUT__SLEEP_HAS_DEADLINE, 0);

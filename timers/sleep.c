@@ -40,6 +40,11 @@ disarm(struct evfut_sleep *sleep)
 {
 	if (!evfut__timer_node_armed(&sleep->node))
 		return;
+	if (evfut__sleep_deferred(sleep)) {
+		evfut__timers_undefer(&sleep->node);
+		evfut__sleep_set_idle(sleep, 0, 0); /* the duration stays */
+		return;
+	}
 	evfut__timers_cancel(&sleep->runtime->timers, &sleep->node);
 	evfut__sleep_set_idle(sleep, EVFUT__SLEEP_HAS_DEADLINE, 0);
 }
@@ -59,7 +64,7 @@ sleep_poll(struct evfut_future *self, struct evfut_context *cx)
 	        evfut_container_of(self, struct evfut_sleep, base);
 	int armed = evfut__timer_node_armed(&sleep->node);
 	struct evfut__timers *timers;
-	evfut_nsec now;
+	unsigned flags;
 	int rc;
 
 	if (!armed && (sleep->node.u.idle.flags & EVFUT__SLEEP_FIRED))
@@ -71,14 +76,22 @@ sleep_poll(struct evfut_future *self, struct evfut_context *cx)
 	}
 	if (!armed) {
 		timers = &cx->runtime->timers;
-		now = evfut__timers_pass_now(timers);
-		if (!(sleep->node.u.idle.flags & EVFUT__SLEEP_HAS_DEADLINE)) {
+		flags = sleep->node.u.idle.flags;
+		if (!(flags & EVFUT__SLEEP_HAS_DEADLINE)) {
+			/* The virtual clock stands still while tasks run. */
+			if (!timers->virtual_clock &&
+			    sleep->node.deadline != 0) {
+				sleep->runtime = NULL;
+				evfut__timers_defer(timers, &sleep->node);
+				goto store;
+			}
 			sleep->node.deadline =
-			        evfut__nsec_add(now, sleep->node.deadline);
+			        evfut__nsec_add(evfut__timers_now(timers),
+			                        sleep->node.deadline);
 			evfut__sleep_set_idle(sleep, EVFUT__SLEEP_HAS_DEADLINE,
 			                      0);
 		}
-		if (sleep->node.deadline <= now) {
+		if (sleep->node.deadline <= evfut__timers_now(timers)) {
 			complete(sleep, 0);
 			return EVFUT_READY;
 		}
@@ -114,17 +127,24 @@ evfut_sleep_reset(struct evfut_sleep *sleep, evfut_nsec deadline)
 	struct evfut__timers *timers;
 	int rc;
 
+	bool deferred;
+
 	if (sleep == NULL)
 		return -EINVAL;
+	deferred = evfut__sleep_deferred(sleep);
 	disarm(sleep);
 	sleep->node.deadline = deadline;
 	evfut__sleep_set_idle(sleep, EVFUT__SLEEP_HAS_DEADLINE, 0);
-	if (sleep->runtime == NULL)
-		return 0; /* armed by the first poll */
+	if (sleep->runtime == NULL) {
+		/* Armed by the next poll; a deferred one has its waker. */
+		if (deferred)
+			evfut_waker_wake_by_ref(&sleep->waker);
+		return 0;
+	}
 	timers = &sleep->runtime->timers;
 	if (deadline == EVFUT_NEVER)
 		return 0;
-	if (deadline <= evfut__timers_pass_now(timers)) {
+	if (deadline <= evfut__timers_now(timers)) {
 		/* Due already: let the task poll and complete. */
 		evfut_waker_wake_by_ref(&sleep->waker);
 		return 0;

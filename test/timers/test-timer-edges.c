@@ -1,0 +1,267 @@
+/*
+ * Suite "timers", the edges: a duration never ends before it has passed
+ * since the timer's init, however long the executor pass that polls it
+ * first; timer futures outlive their runtime safely (dropping one after
+ * evfut_runtime_destroy() touches nothing of it).
+ *
+ * The real-clock tests assert "never before the deadline", never an
+ * elapsed time.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "../harness.h"
+
+#define MS EVFUT_MSEC
+
+static evfut_nsec
+monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (evfut_nsec)ts.tv_sec * EVFUT_SEC + (evfut_nsec)ts.tv_nsec;
+}
+
+/* Keeps the executor's pass busy for @ns. */
+static void
+spin(evfut_nsec ns)
+{
+	evfut_nsec end = monotonic() + ns;
+
+	while (monotonic() < end)
+		;
+}
+
+static enum evfut_poll
+spin_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	(void)self;
+	(void)cx;
+	spin(30 * MS);
+	return EVFUT_READY;
+}
+
+/* never-early */
+
+enum timer_kind { SLEEP, TIMEOUT, INTERVAL };
+
+static enum evfut_poll
+never_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	(void)self;
+	(void)cx;
+	return EVFUT_PENDING;
+}
+
+/* Inits a 10 ms timer of its kind at its first poll; records when. */
+struct timed {
+	struct evfut_future base;
+	enum timer_kind kind;
+	bool started;
+	bool spin_first; /* spin 30 ms in the same poll, after a sleep */
+	evfut_nsec init_at;
+	evfut_nsec done_at;
+	struct evfut_sleep early; /* polled before the spin */
+	struct evfut_sleep sleep;
+	struct evfut_timeout timeout;
+	struct evfut_future never;
+	struct evfut_interval interval;
+};
+
+static struct evfut_future *
+timed_future(struct timed *t)
+{
+	switch (t->kind) {
+	case TIMEOUT:
+		return &t->timeout.base;
+	case INTERVAL:
+		return &t->interval.base;
+	default:
+		return &t->sleep.base;
+	}
+}
+
+static void
+timed_start(struct timed *t, struct evfut_context *cx)
+{
+	t->started = true;
+	if (t->spin_first) {
+		evfut_sleep_init(&t->early, 5 * MS);
+		ck_assert_int_eq(evfut_future_poll(&t->early.base, cx),
+		                 EVFUT_PENDING);
+		spin(30 * MS);
+	}
+	t->init_at = monotonic();
+	switch (t->kind) {
+	case SLEEP:
+		evfut_sleep_init(&t->sleep, 10 * MS);
+		break;
+	case TIMEOUT:
+		t->never.poll = never_poll;
+		t->never.drop = NULL;
+		ck_assert_int_eq(
+		        evfut_timeout_init(&t->timeout, &t->never, 10 * MS), 0);
+		break;
+	case INTERVAL:
+		ck_assert_int_eq(evfut_interval_init(&t->interval, 10 * MS,
+		                                     EVFUT_MISSED_BURST),
+		                 0);
+		break;
+	}
+}
+
+static enum evfut_poll
+timed_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	struct timed *t = evfut_container_of(self, struct timed, base);
+
+	if (!t->started)
+		timed_start(t, cx);
+	if (evfut_future_poll(timed_future(t), cx) == EVFUT_PENDING)
+		return EVFUT_PENDING;
+	t->done_at = monotonic();
+	if (t->spin_first)
+		evfut_future_drop(&t->early.base);
+	evfut_future_drop(timed_future(t));
+	return EVFUT_READY;
+}
+
+static struct timed timed;
+
+static void
+check_never_early(enum timer_kind kind, bool spin_first)
+{
+	struct evfut_future spinner = EVFUT_FUTURE_INIT(spin_poll, NULL);
+	struct evfut_task_join join;
+	struct evfut_join_handle handle;
+
+	memset(&timed, 0, sizeof timed);
+	timed.base.poll = timed_poll;
+	timed.kind = kind;
+	timed.spin_first = spin_first;
+	/* The spinner takes 30 ms of the pass before the timer's init. */
+	ck_assert_int_eq(evfut_task_spawn(harness_rt, &spinner, sizeof spinner),
+	                 0);
+	ck_assert_int_eq(evfut_task_spawn_joinable(harness_rt, &timed.base,
+	                                           sizeof timed, &handle),
+	                 0);
+	evfut_task_join_init(&join, &handle);
+	ck_assert_int_eq(evfut_runtime_block_on(harness_rt, &join.base), 0);
+	ck_assert_int_eq(join.result, 0);
+	{
+		const struct timed *done = (const struct timed *)(const void *)
+		        evfut_task_join_output(&join);
+
+		ck_assert_uint_ge(done->done_at - done->init_at, 10 * MS);
+	}
+	evfut_future_drop(&join.base);
+}
+
+START_TEST(test_timers_duration_counts_from_init_after_a_long_pass)
+{
+	check_never_early((enum timer_kind)_i, false);
+}
+END_TEST
+
+START_TEST(test_timers_duration_counts_from_init_after_a_long_poll)
+{
+	check_never_early((enum timer_kind)_i, true);
+}
+END_TEST
+
+/* after-destroy */
+
+/* Polls @sleep by hand on @rt with @waker, expecting it pending. */
+static void
+arm(struct evfut_sleep *sleep, const struct evfut_waker *waker,
+    struct evfut_runtime *rt)
+{
+	struct evfut_context cx = {waker, rt};
+
+	ck_assert_int_eq(evfut_future_poll(&sleep->base, &cx), EVFUT_PENDING);
+}
+
+/*
+ * Sleeps armed in the store (a deadline), waiting for their deadline (a
+ * duration, polled outside a task) and an interval and a timeout, each
+ * with a waker that is no task's: the quarantine sees any write into the
+ * freed runtime when they are dropped after its destroy.
+ */
+START_TEST(test_timers_drop_after_destroy_touches_nothing)
+{
+	struct evfut_runtime_options options = {.clock = (enum evfut_clock)_i};
+	struct evfut_waker noop = evfut_waker_noop();
+	struct harness_counter counter;
+	struct evfut_waker counted;
+	struct evfut_sleep until, after, reset;
+	struct evfut_interval interval;
+	struct evfut_timeout timeout;
+	struct evfut_future never = EVFUT_FUTURE_INIT(never_poll, NULL);
+	struct evfut_context cx = {&noop, NULL};
+	struct evfut_runtime *rt;
+
+	harness_counter_init(&counter);
+	harness_alloc_quarantine_begin();
+	ck_assert_int_eq(evfut_runtime_create(&rt, &options), 0);
+	cx.runtime = rt;
+	counted = harness_counter_waker(&counter);
+	evfut_sleep_until_init(&until, evfut_runtime_now(rt) + 60 * MS);
+	arm(&until, &counted, rt);
+	evfut_sleep_init(&after, 60 * MS);
+	arm(&after, &noop, rt);
+	evfut_sleep_init(&reset, 60 * MS);
+	arm(&reset, &noop, rt);
+	ck_assert_int_eq(
+	        evfut_interval_init(&interval, 60 * MS, EVFUT_MISSED_BURST), 0);
+	ck_assert_int_eq(evfut_future_poll(&interval.base, &cx), EVFUT_PENDING);
+	ck_assert_int_eq(evfut_timeout_init(&timeout, &never, 60 * MS), 0);
+	ck_assert_int_eq(evfut_future_poll(&timeout.base, &cx), EVFUT_PENDING);
+	evfut_runtime_destroy(rt);
+	/* Each is pending still, and dropping or resetting it is a no-op. */
+	ck_assert_int_eq(evfut_sleep_result(&until), 0);
+	ck_assert_int_eq(evfut_sleep_reset(&reset, 0), 0);
+	evfut_future_drop(&until.base);
+	evfut_future_drop(&after.base);
+	evfut_future_drop(&reset.base);
+	evfut_future_drop(&interval.base);
+	evfut_future_drop(&timeout.base);
+	evfut_waker_drop(&counted);
+	ck_assert_int_eq(harness_alloc_quarantine_end(), 0);
+	ck_assert_int_eq(atomic_load(&counter.live), 0);
+	ck_assert_int_eq(atomic_load(&counter.wakes), 0);
+}
+END_TEST
+
+static Suite *
+timer_edges_suite(void)
+{
+	Suite *s = suite_create("timers");
+	TCase *tc;
+
+	tc = tcase_create("never-early");
+	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
+	tcase_add_loop_test(
+	        tc, test_timers_duration_counts_from_init_after_a_long_pass,
+	        SLEEP, INTERVAL + 1);
+	tcase_add_loop_test(
+	        tc, test_timers_duration_counts_from_init_after_a_long_poll,
+	        SLEEP, INTERVAL + 1);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("after-destroy");
+	tcase_add_loop_test(tc, test_timers_drop_after_destroy_touches_nothing,
+	                    EVFUT_CLOCK_MONOTONIC, EVFUT_CLOCK_VIRTUAL + 1);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int
+main(void)
+{
+	return harness_main(timer_edges_suite());
+}
