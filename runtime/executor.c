@@ -63,7 +63,7 @@ advance_virtual_clock(struct evfut_runtime *rt)
 {
 	uint64_t next;
 
-	if (!rt->timers.virtual_clock || work_ready(rt))
+	if (!rt->timers.virtual_clock || work_ready(rt) || rt->holds > 0)
 		return false;
 	rt->stats.loop_iterations++;
 	/* A failing loop is left to the blocking call, which reports it. */

@@ -46,6 +46,11 @@ evfut_runtime_create(struct evfut_runtime **out,
 
 	if (out == NULL)
 		return -EINVAL;
+	/* A host's loop blocks where the runtime cannot see it: nothing
+	 * could tell when every task is idle, to move the clock. */
+	if (options != NULL && options->base != NULL &&
+	    options->clock == EVFUT_CLOCK_VIRTUAL)
+		return -ENOTSUP;
 	rt = evfut__calloc(1, sizeof(*rt));
 	if (rt == NULL)
 		return -ENOMEM;
@@ -201,6 +206,41 @@ evfut__trace(struct evfut_runtime *rt, enum evfut_trace_event event,
 	else if (event == EVFUT_TRACE_WAKE)
 		record.remote = flag;
 	rt->trace(&record, rt->trace_arg);
+}
+
+/*
+ * A hold counts as a task held, so that the runtime outlives it: a future
+ * polled by hand may be dropped after evfut_runtime_destroy(), and the
+ * last release then frees the runtime, as a task's last release does.
+ */
+void
+evfut__runtime_hold(struct evfut_runtime *rt)
+{
+	if (rt == NULL)
+		return;
+	rt->holds++;
+	rt->allocated++;
+}
+
+void
+evfut__runtime_release(struct evfut_runtime *rt)
+{
+	bool last;
+
+	if (rt == NULL)
+		return;
+	if (evfut__current == rt) {
+		rt->holds--;
+		rt->freed_local++;
+		return;
+	}
+	pthread_mutex_lock(&rt->remote.lock);
+	rt->holds--;
+	rt->remote.freed++;
+	last = rt->remote.closed && evfut__tasks_released_locked(rt);
+	pthread_mutex_unlock(&rt->remote.lock);
+	if (last)
+		evfut__runtime_free(rt);
 }
 
 int

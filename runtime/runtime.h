@@ -55,6 +55,7 @@ struct evfut_runtime {
 	bool pooled;             /* false: tasks come from malloc */
 	struct evfut__timers timers;
 	unsigned coop;        /* budget left to the task being polled */
+	unsigned holds;       /* work in flight elsewhere: see below */
 	evfut_trace_fn trace; /* NULL unless tracing */
 	void *trace_arg;
 	struct evfut_stats stats; /* wakes_remote lives in remote */
@@ -86,6 +87,16 @@ void evfut__runtime_free(struct evfut_runtime *rt);
 void evfut__drain(struct evfut_runtime *rt);
 void evfut__drain_later(struct evfut_runtime *rt);
 int evfut__drain_init(struct evfut_runtime *rt);
+
+/*
+ * Work that runs on another thread on behalf of a task (a blocking-pool
+ * job) holds the virtual clock back from its start until the runtime's
+ * thread sees it finished or dropped: the clock must not jump to a
+ * deadline while the job runs. Hold on the runtime's thread; release there
+ * too, or on any thread after evfut_runtime_destroy(). NULL is allowed.
+ */
+void evfut__runtime_hold(struct evfut_runtime *rt);
+void evfut__runtime_release(struct evfut_runtime *rt);
 
 /* Whether every task @rt launched was released; the remote lock held. */
 static inline bool

@@ -2,7 +2,8 @@
  * Suite "timers", the edges: a duration never ends before it has passed
  * since the timer's init, however long the executor pass that polls it
  * first; timer futures outlive their runtime safely (dropping one after
- * evfut_runtime_destroy() touches nothing of it).
+ * evfut_runtime_destroy() touches nothing of it); the virtual clock stands
+ * still while a blocking-pool job runs, and is refused on a borrowed base.
  *
  * The real-clock tests assert "never before the deadline", never an
  * elapsed time.
@@ -12,6 +13,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+
+#include <event2/event.h>
 
 #include "../harness.h"
 
@@ -236,6 +239,103 @@ START_TEST(test_timers_drop_after_destroy_touches_nothing)
 }
 END_TEST
 
+/* virtual-clock */
+
+static intptr_t
+slow_job(void *arg)
+{
+	(void)arg;
+	spin(20 * MS);
+	return 7;
+}
+
+static void
+use_virtual_clock(void)
+{
+	struct evfut_runtime_options options = {.clock = EVFUT_CLOCK_VIRTUAL};
+
+	harness_runtime_replace(&options);
+}
+
+/* tokio holds auto-advance back during spawn_blocking: so does evfut. */
+START_TEST(test_timers_virtual_clock_waits_for_a_blocking_job)
+{
+	struct evfut_blocking job;
+	struct evfut_timeout timeout;
+	struct evfut_pool *pool;
+
+	use_virtual_clock();
+	ck_assert_int_eq(evfut_pool_create(&pool, 1), 0);
+	ck_assert_int_eq(evfut_blocking_init(&job, pool, slow_job, NULL), 0);
+	ck_assert_int_eq(evfut_timeout_init(&timeout, &job.base, EVFUT_SEC), 0);
+	ck_assert_int_eq(evfut_runtime_block_on(harness_rt, &timeout.base), 0);
+	ck_assert_int_eq(timeout.result, 0);
+	ck_assert_int_eq(job.result, 0);
+	ck_assert_int_eq(job.value, 7);
+	ck_assert_uint_eq(evfut_runtime_now(harness_rt), 0);
+	evfut_future_drop(&timeout.base);
+	ck_assert_uint_eq(harness_stats(harness_rt).tasks_held, 0);
+	evfut_pool_destroy(pool);
+}
+END_TEST
+
+/* A job dropped while it runs lets the clock go at once. */
+START_TEST(test_timers_virtual_clock_moves_once_the_job_is_dropped)
+{
+	struct evfut_blocking job;
+	struct evfut_sleep sleep;
+	struct evfut_waker noop = evfut_waker_noop();
+	struct evfut_context cx = {&noop, NULL};
+	struct evfut_pool *pool;
+
+	use_virtual_clock();
+	cx.runtime = harness_rt;
+	ck_assert_int_eq(evfut_pool_create(&pool, 1), 0);
+	ck_assert_int_eq(evfut_blocking_init(&job, pool, slow_job, NULL), 0);
+	ck_assert_int_eq(evfut_future_poll(&job.base, &cx), EVFUT_PENDING);
+	evfut_future_drop(&job.base);
+	evfut_sleep_init(&sleep, EVFUT_SEC);
+	ck_assert_int_eq(evfut_runtime_block_on(harness_rt, &sleep.base), 0);
+	ck_assert_uint_eq(evfut_runtime_now(harness_rt), EVFUT_SEC);
+	evfut_future_drop(&sleep.base);
+	evfut_pool_destroy(pool);
+}
+END_TEST
+
+/* A blocking future dropped after its runtime is gone. */
+START_TEST(test_timers_blocking_job_dropped_after_destroy_is_safe)
+{
+	struct evfut_runtime_options options = {.clock = EVFUT_CLOCK_VIRTUAL};
+	struct evfut_waker noop = evfut_waker_noop();
+	struct evfut_context cx = {&noop, NULL};
+	struct evfut_blocking job;
+	struct evfut_runtime *rt;
+	struct evfut_pool *pool;
+
+	ck_assert_int_eq(evfut_pool_create(&pool, 1), 0);
+	ck_assert_int_eq(evfut_runtime_create(&rt, &options), 0);
+	cx.runtime = rt;
+	ck_assert_int_eq(evfut_blocking_init(&job, pool, slow_job, NULL), 0);
+	ck_assert_int_eq(evfut_future_poll(&job.base, &cx), EVFUT_PENDING);
+	evfut_runtime_destroy(rt);
+	evfut_future_drop(&job.base);
+	evfut_pool_destroy(pool);
+}
+END_TEST
+
+START_TEST(test_timers_virtual_clock_on_a_borrowed_base_is_refused)
+{
+	struct evfut_runtime_options options = {.clock = EVFUT_CLOCK_VIRTUAL};
+	struct evfut_runtime *rt = NULL;
+
+	options.base = event_base_new();
+	ck_assert_ptr_nonnull(options.base);
+	ck_assert_int_eq(evfut_runtime_create(&rt, &options), -ENOTSUP);
+	ck_assert_ptr_null(rt);
+	event_base_free(options.base);
+}
+END_TEST
+
 static Suite *
 timer_edges_suite(void)
 {
@@ -255,6 +355,17 @@ timer_edges_suite(void)
 	tc = tcase_create("after-destroy");
 	tcase_add_loop_test(tc, test_timers_drop_after_destroy_touches_nothing,
 	                    EVFUT_CLOCK_MONOTONIC, EVFUT_CLOCK_VIRTUAL + 1);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("virtual-clock");
+	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
+	tcase_add_test(tc, test_timers_virtual_clock_waits_for_a_blocking_job);
+	tcase_add_test(tc,
+	               test_timers_virtual_clock_moves_once_the_job_is_dropped);
+	tcase_add_test(tc,
+	               test_timers_blocking_job_dropped_after_destroy_is_safe);
+	tcase_add_test(tc,
+	               test_timers_virtual_clock_on_a_borrowed_base_is_refused);
 	suite_add_tcase(s, tc);
 
 	return s;
