@@ -123,10 +123,9 @@ evfut_runtime_destroy(struct evfut_runtime *rt)
 	 */
 	queued = evfut__remote_stop(&rt->remote);
 	rt->stopped = true;
-	rt->ready.head = NULL;
-	rt->ready.tail = NULL;
 	/* Releases during the cancellation below are on this thread. */
 	evfut__current = rt;
+	evfut__task_clear_ready(rt);
 	while (rt->live != NULL)
 		evfut__task_cancel(rt, rt->live);
 	/* The remote queue's references, now that nothing polls. */

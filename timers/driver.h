@@ -124,6 +124,8 @@ evfut__sleep_deferred(const struct evfut_sleep *sleep)
 }
 
 void evfut__timers_flush_deferred(struct evfut__timers *t);
+/* evfut_sleep_reset() to @duration from now, or from the first poll. */
+int evfut__sleep_reset_after(struct evfut_sleep *sleep, evfut_nsec duration);
 
 /* Arms the deferred sleeps; the runtime's thread, as its current one. */
 static inline void

@@ -75,3 +75,27 @@ interval_drop(struct evfut_future *self)
 
 	evfut_future_drop(&iv->sleep.base);
 }
+
+int
+evfut_interval_reset(struct evfut_interval *interval)
+{
+	if (interval == NULL)
+		return -EINVAL;
+	return evfut__sleep_reset_after(&interval->sleep, interval->period);
+}
+
+int
+evfut_interval_reset_after(struct evfut_interval *interval, evfut_nsec duration)
+{
+	if (interval == NULL)
+		return -EINVAL;
+	return evfut__sleep_reset_after(&interval->sleep, duration);
+}
+
+int
+evfut_interval_reset_at(struct evfut_interval *interval, evfut_nsec deadline)
+{
+	if (interval == NULL)
+		return -EINVAL;
+	return evfut_sleep_reset(&interval->sleep, deadline);
+}

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "evfut/handle.h"
+
 #include "driver.h"
 #include "runtime.h"
 
@@ -92,6 +94,9 @@ sleep_poll(struct evfut_future *self, struct evfut_context *cx)
 			                      0);
 		}
 		if (sleep->node.deadline <= evfut__timers_now(timers)) {
+			/* Ready at once: spend the budget, as tokio's coop. */
+			if (!evfut_coop_proceed(cx))
+				return EVFUT_PENDING;
 			complete(sleep, 0);
 			return EVFUT_READY;
 		}
@@ -162,6 +167,36 @@ evfut_sleep_deadline(const struct evfut_sleep *sleep)
 	    !(evfut__sleep_flags(sleep) & EVFUT__SLEEP_HAS_DEADLINE))
 		return EVFUT_NEVER;
 	return sleep->node.deadline;
+}
+
+int
+evfut_sleep_elapsed(const struct evfut_sleep *sleep)
+{
+	if (sleep == NULL || evfut__timer_node_armed(&sleep->node))
+		return 0;
+	return (sleep->node.u.idle.flags & EVFUT__SLEEP_FIRED) &&
+	       sleep->node.u.idle.result == 0;
+}
+
+/* Restarts @sleep to end @duration from now (from its first poll if it
+ * was never polled). */
+int
+evfut__sleep_reset_after(struct evfut_sleep *sleep, evfut_nsec duration)
+{
+	if (sleep->runtime != NULL)
+		return evfut_sleep_reset(
+		        sleep, evfut__nsec_add(evfut__timers_now(
+		                                       &sleep->runtime->timers),
+		                               duration));
+	if (evfut__sleep_deferred(sleep)) {
+		/* Polled: its flush reads the clock after this call. */
+		sleep->node.deadline = duration;
+		return 0;
+	}
+	disarm(sleep);
+	sleep->node.deadline = duration;
+	evfut__sleep_set_idle(sleep, 0, 0);
+	return 0;
 }
 
 int
