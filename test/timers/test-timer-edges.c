@@ -239,6 +239,158 @@ START_TEST(test_timers_drop_after_destroy_touches_nothing)
 }
 END_TEST
 
+/* reset, elapsed: tokio's tests/time_interval.rs and time_sleep.rs */
+
+static void
+use_virtual_clock(void)
+{
+	struct evfut_runtime_options options = {.clock = EVFUT_CLOCK_VIRTUAL};
+
+	harness_runtime_replace(&options);
+}
+
+static enum evfut_poll
+poll_noop(struct evfut_future *f)
+{
+	struct evfut_waker noop = evfut_waker_noop();
+	struct evfut_context cx = {&noop, harness_rt};
+
+	return evfut_future_poll(f, &cx);
+}
+
+static void
+advance(evfut_nsec ms)
+{
+	ck_assert_int_eq(evfut_runtime_advance(harness_rt, ms * MS), 0);
+}
+
+/* Expects a tick due at @ms, or (@ms 0) no tick. */
+static void
+check_tick(struct evfut_interval *iv, evfut_nsec ms)
+{
+	if (ms == 0) {
+		ck_assert_int_eq(poll_noop(&iv->base), EVFUT_PENDING);
+		return;
+	}
+	ck_assert_int_eq(poll_noop(&iv->base), EVFUT_READY);
+	ck_assert_int_eq(iv->result, 0);
+	ck_assert_uint_eq(iv->scheduled, ms * MS);
+}
+
+/* _i: reset, reset_after(20 ms), reset_after(0), reset_at(130 ms). */
+START_TEST(test_timers_interval_reset_restarts_the_schedule)
+{
+	static const evfut_nsec next[4] = {400, 120, 100, 130};
+	struct evfut_interval iv;
+
+	use_virtual_clock();
+	ck_assert_int_eq(evfut_interval_init(&iv, 300 * MS, EVFUT_MISSED_BURST),
+	                 0);
+	check_tick(&iv, 0);
+	advance(100);
+	check_tick(&iv, 0);
+	switch (_i) {
+	case 0:
+		ck_assert_int_eq(evfut_interval_reset(&iv), 0);
+		break;
+	case 1:
+		ck_assert_int_eq(evfut_interval_reset_after(&iv, 20 * MS), 0);
+		break;
+	case 2:
+		ck_assert_int_eq(evfut_interval_reset_after(&iv, 0), 0);
+		break;
+	default:
+		ck_assert_int_eq(evfut_interval_reset_at(&iv, 130 * MS), 0);
+	}
+	if (next[_i] > 100) {
+		advance(next[_i] - 100 - 1);
+		check_tick(&iv, 0);
+		advance(1);
+	}
+	check_tick(&iv, next[_i]);
+	/* And one period after that, on the new schedule. */
+	advance(299);
+	check_tick(&iv, 0);
+	advance(1);
+	check_tick(&iv, next[_i] + 300);
+	evfut_future_drop(&iv.base);
+}
+END_TEST
+
+/* A reset before the first poll counts from the first poll. */
+START_TEST(test_timers_interval_reset_before_the_first_poll)
+{
+	struct evfut_interval iv;
+
+	use_virtual_clock();
+	ck_assert_int_eq(evfut_interval_init(&iv, 300 * MS, EVFUT_MISSED_BURST),
+	                 0);
+	ck_assert_int_eq(evfut_interval_reset_after(&iv, 50 * MS), 0);
+	advance(10);
+	check_tick(&iv, 0);
+	advance(49);
+	check_tick(&iv, 0);
+	advance(1);
+	check_tick(&iv, 60);
+	evfut_future_drop(&iv.base);
+}
+END_TEST
+
+START_TEST(test_timers_interval_reset_errors)
+{
+	ck_assert_int_eq(evfut_interval_reset(NULL), -EINVAL);
+	ck_assert_int_eq(evfut_interval_reset_after(NULL, 1), -EINVAL);
+	ck_assert_int_eq(evfut_interval_reset_at(NULL, 1), -EINVAL);
+}
+END_TEST
+
+/* Elapsed once the driver fired it, before any poll; a reset undoes it. */
+START_TEST(test_timers_sleep_elapsed_follows_the_deadline)
+{
+	struct evfut_sleep s;
+
+	use_virtual_clock();
+	ck_assert_int_eq(evfut_sleep_elapsed(NULL), 0);
+	evfut_sleep_init(&s, 10 * MS);
+	ck_assert_int_eq(evfut_sleep_elapsed(&s), 0);
+	ck_assert_int_eq(poll_noop(&s.base), EVFUT_PENDING);
+	ck_assert_int_eq(evfut_sleep_elapsed(&s), 0);
+	advance(9);
+	ck_assert_int_eq(evfut_sleep_elapsed(&s), 0);
+	advance(1);
+	ck_assert_int_eq(evfut_sleep_elapsed(&s), 1);
+	ck_assert_int_eq(poll_noop(&s.base), EVFUT_READY);
+	ck_assert_int_eq(evfut_sleep_elapsed(&s), 1);
+	ck_assert_int_eq(evfut_sleep_reset(&s, 20 * MS), 0);
+	ck_assert_int_eq(evfut_sleep_elapsed(&s), 0);
+	advance(10);
+	ck_assert_int_eq(evfut_sleep_elapsed(&s), 1);
+	evfut_future_drop(&s.base);
+	/* Past at the first poll: elapsed by that poll. */
+	evfut_sleep_until_init(&s, 0);
+	ck_assert_int_eq(evfut_sleep_elapsed(&s), 0);
+	ck_assert_int_eq(poll_noop(&s.base), EVFUT_READY);
+	ck_assert_int_eq(evfut_sleep_elapsed(&s), 1);
+	evfut_future_drop(&s.base);
+}
+END_TEST
+
+/* On the real clock, a deferred sleep is not elapsed until it is. */
+START_TEST(test_timers_sleep_elapsed_on_the_real_clock)
+{
+	struct evfut_sleep s;
+
+	evfut_sleep_init(&s, 5 * MS);
+	ck_assert_int_eq(poll_noop(&s.base), EVFUT_PENDING);
+	ck_assert_int_eq(evfut_sleep_elapsed(&s), 0);
+	ck_assert_int_eq(evfut_sleep_deadline(&s), EVFUT_NEVER);
+	ck_assert_int_eq(evfut_runtime_block_on(harness_rt, &s.base), 0);
+	ck_assert_int_eq(evfut_sleep_elapsed(&s), 1);
+	ck_assert_uint_ne(evfut_sleep_deadline(&s), EVFUT_NEVER);
+	evfut_future_drop(&s.base);
+}
+END_TEST
+
 /* virtual-clock */
 
 static intptr_t
@@ -247,14 +399,6 @@ slow_job(void *arg)
 	(void)arg;
 	spin(20 * MS);
 	return 7;
-}
-
-static void
-use_virtual_clock(void)
-{
-	struct evfut_runtime_options options = {.clock = EVFUT_CLOCK_VIRTUAL};
-
-	harness_runtime_replace(&options);
 }
 
 /* tokio holds auto-advance back during spawn_blocking: so does evfut. */
@@ -354,6 +498,16 @@ timer_edges_suite(void)
 	tc = tcase_create("after-destroy");
 	tcase_add_loop_test(tc, test_timers_drop_after_destroy_touches_nothing,
 	                    EVFUT_CLOCK_MONOTONIC, EVFUT_CLOCK_VIRTUAL + 1);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reset");
+	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
+	tcase_add_loop_test(
+	        tc, test_timers_interval_reset_restarts_the_schedule, 0, 4);
+	tcase_add_test(tc, test_timers_interval_reset_before_the_first_poll);
+	tcase_add_test(tc, test_timers_interval_reset_errors);
+	tcase_add_test(tc, test_timers_sleep_elapsed_follows_the_deadline);
+	tcase_add_test(tc, test_timers_sleep_elapsed_on_the_real_clock);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("virtual-clock");
