@@ -175,11 +175,13 @@ evfut__task_take_remote(struct evfut_runtime *rt)
 	/* Outside a run (stats, trim), releases are still this thread's. */
 	evfut__current = rt;
 	for (; task != NULL; task = next) {
-		unsigned old = __atomic_fetch_and(
+		unsigned old;
+
+		/* Once QUEUED is clear, another thread may link it again. */
+		next = task->remote_next;
+		old = __atomic_fetch_and(
 		        &task->state, ~(EVFUT__TASK_QUEUED | EVFUT__TASK_ABORT),
 		        __ATOMIC_ACQ_REL);
-
-		next = task->remote_next;
 		if (old & EVFUT__TASK_ABORT)
 			evfut__task_abort(task);
 		task->flags |= EVFUT__TASK_WOKEN_REMOTELY;
