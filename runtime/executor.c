@@ -85,6 +85,8 @@ loop_once(struct evfut_runtime *rt)
 
 	/* Sleeps polled outside a task's poll (by hand, from a callback). */
 	evfut__timers_flush(&rt->timers);
+	/* No finished task stays held by a debt while the loop blocks. */
+	evfut__task_settle(rt);
 	if (advance_virtual_clock(rt))
 		return 0;
 	if (work_ready(rt))
@@ -112,6 +114,7 @@ enter(struct evfut_runtime *rt, struct evfut_runtime **outer)
 static void
 leave(struct evfut_runtime *rt, struct evfut_runtime *outer)
 {
+	evfut__task_settle(rt);
 	evfut__task_take_remote(rt);
 	rt->running = false;
 	evfut__current = outer;
@@ -208,6 +211,7 @@ on_drain(evutil_socket_t fd, short what, void *arg)
 	rt->stats.loop_iterations++;
 	evfut__drain(rt);
 	evfut__timers_flush(&rt->timers);
+	evfut__task_settle(rt);
 	rt->draining = false;
 	evfut__current = outer;
 	if (work_ready(rt))

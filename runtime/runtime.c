@@ -133,6 +133,7 @@ evfut_runtime_destroy(struct evfut_runtime *rt)
 		next = queued->remote_next;
 		evfut__task_unref(queued);
 	}
+	evfut__task_settle(rt);
 	evfut__current = outer;
 	evfut__timers_finish(&rt->timers);
 	event_free(rt->wakeup_event);
@@ -162,7 +163,7 @@ evfut_runtime_stats(struct evfut_runtime *rt, struct evfut_stats *out)
 
 	if (rt == NULL || out == NULL)
 		return -EINVAL;
-	evfut__task_take_remote(rt); /* finished tasks it may still hold */
+	evfut__task_take_remote(rt); /* and settles: see task.c */
 	*out = rt->stats;
 	pthread_mutex_lock(&rt->remote.lock);
 	out->wakes_remote = rt->remote.pushes;
@@ -249,7 +250,7 @@ evfut_runtime_trim(struct evfut_runtime *rt)
 
 	if (rt == NULL)
 		return -EINVAL;
-	evfut__task_take_remote(rt); /* finished tasks it may still hold */
+	evfut__task_take_remote(rt); /* and settles: see task.c */
 	/* With no task held, no thread can release a block meanwhile. */
 	pthread_mutex_lock(&rt->remote.lock);
 	idle = evfut__tasks_released_locked(rt);

@@ -67,9 +67,11 @@ struct evfut_runtime {
 	struct evfut__pool pool; /* spawned tasks' memory */
 	bool pooled;             /* false: tasks come from malloc */
 	struct evfut__timers timers;
-	unsigned coop;        /* budget left to the task being polled */
-	unsigned holds;       /* work in flight elsewhere: see below */
-	evfut_trace_fn trace; /* NULL unless tracing */
+	unsigned coop;                /* budget left to the task being polled */
+	unsigned holds;               /* work in flight elsewhere: see below */
+	struct evfut_task *debt_task; /* waker drops not yet counted ... */
+	unsigned debt;                /* ... how many: see task.c */
+	evfut_trace_fn trace;         /* NULL unless tracing */
 	void *trace_arg;
 	struct evfut_stats stats; /* wakes_remote lives in remote */
 };
@@ -96,6 +98,8 @@ void evfut__task_cancel(struct evfut_runtime *rt, struct evfut_task *task);
 void evfut__task_unref(struct evfut_task *task);
 void evfut__task_wake_remote(struct evfut_task *task, unsigned bits);
 void evfut__task_abort(struct evfut_task *task);
+/* Counts the waker drops the runtime's thread deferred; that thread. */
+void evfut__task_settle(struct evfut_runtime *rt);
 void evfut__task_clear_ready(struct evfut_runtime *rt);
 /* Copies @future into a new task of @flags (JOINABLE, IN_SET) whose
  * future starts @align-aligned (0: max_align_t); not launched yet. */

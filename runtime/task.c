@@ -29,6 +29,7 @@ static void task_wake_by_ref(const void *data);
 static void task_wake(const void *data);
 static void task_drop(const void *data);
 static struct evfut_waker task_clone(const void *data);
+static void task_release(struct evfut_task *task);
 
 /* One vtable for every task waker, so that will_wake compares correctly. */
 static const struct evfut_waker_vtable task_vtable = {
@@ -102,13 +103,45 @@ task_block(struct evfut_task *task)
 	return block;
 }
 
+/*
+ * A waker dropped on the runtime's thread does not decrement the count at
+ * once: the runtime keeps a debt of such drops for one task, and a clone
+ * of that task's waker on the same thread pays it back, so the common
+ * pattern of a timer dropped and another armed by the same task (a
+ * per-request timeout) costs no atomic operation. The count only ever
+ * overstates the references meanwhile, so nothing is freed early; the
+ * debt is settled after each poll and before anything reads the count.
+ */
+static void
+settle(struct evfut_runtime *rt)
+{
+	struct evfut_task *task = rt->debt_task;
+	unsigned n = rt->debt;
+
+	rt->debt = 0;
+	rt->debt_task = NULL;
+	if (__atomic_fetch_sub(&task->refs, n, __ATOMIC_ACQ_REL) == n)
+		task_release(task);
+}
+
+void
+evfut__task_settle(struct evfut_runtime *rt)
+{
+	if (rt->debt != 0)
+		settle(rt);
+}
+
 static struct evfut_waker
 task_clone(const void *data)
 {
 	struct evfut_task *task = (struct evfut_task *)data;
+	struct evfut_runtime *rt = task->runtime;
 	struct evfut_waker waker = {data, &task_vtable};
 
-	__atomic_fetch_add(&task->refs, 1, __ATOMIC_RELAXED);
+	if (evfut__current == rt && rt->debt_task == task && rt->debt != 0)
+		rt->debt--;
+	else
+		__atomic_fetch_add(&task->refs, 1, __ATOMIC_RELAXED);
 	return waker;
 }
 
@@ -174,6 +207,7 @@ evfut__task_take_remote(struct evfut_runtime *rt)
 
 	/* Outside a run (stats, trim), releases are still this thread's. */
 	evfut__current = rt;
+	evfut__task_settle(rt);
 	for (; task != NULL; task = next) {
 		unsigned old;
 
@@ -236,7 +270,18 @@ task_release(struct evfut_task *task)
 static void
 task_drop(const void *data)
 {
-	evfut__task_unref((struct evfut_task *)data);
+	struct evfut_task *task = (struct evfut_task *)data;
+	struct evfut_runtime *rt = task->runtime;
+
+	if (evfut__current != rt) {
+		evfut__task_unref(task);
+		return;
+	}
+	if (rt->debt_task != task) {
+		evfut__task_settle(rt);
+		rt->debt_task = task;
+	}
+	rt->debt++;
 }
 
 void
@@ -543,6 +588,7 @@ evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task)
 	future = evfut__task_future(task);
 	ready = future->poll(future, &cx) == EVFUT_READY;
 	evfut__timers_flush(&rt->timers);
+	evfut__task_settle(rt);
 	if (rt->trace != NULL)
 		evfut__trace(rt, EVFUT_TRACE_POLL_END, task, ready);
 	if (ready) {
