@@ -256,9 +256,10 @@ EVFUT_API const struct evfut_future *
 evfut_join_set_next_output(const struct evfut_join_set_next *next);
 
 /**
- * Aborts every task spawned on @p rt (block_on's own future excepted): a
- * server's clean stop. The tasks' futures are dropped as the runtime
- * drains, and evfut_runtime_run() then returns.
+ * Aborts every task spawned on @p rt (block_on's own future excepted), as
+ * evfut_task_abort(): a server's clean stop. Idle and queued tasks'
+ * futures are dropped within the call, a running task's (the caller's
+ * own) when its poll returns, and evfut_runtime_run() then returns.
  *
  * @return 0; -EINVAL if @p rt is NULL. The runtime's thread.
  */
