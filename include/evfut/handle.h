@@ -238,8 +238,9 @@ struct evfut_join_set_next {
  * order they finished (at once if one finished already). The task leaves
  * the set when @p next completes; its future's results are then readable
  * through evfut_join_set_next_output() until @p next is dropped. Dropping
- * @p next before it completed takes nothing: no task is lost. Drop it
- * before the set is finished.
+ * @p next before it completed takes nothing: no task is lost. One next
+ * future of a set at a time (as tokio's join_next takes the set by
+ * mutable reference); drop it before the set is finished.
  *
  * @return 0; -EINVAL if an argument is NULL.
  */
