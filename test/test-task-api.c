@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "harness.h"
 
 #define MS EVFUT_MSEC
@@ -728,6 +730,47 @@ START_TEST(test_task_timers_ready_at_once_spend_the_budget)
 }
 END_TEST
 
+/* debt: waker drops on the runtime's thread counted late, never early */
+
+static struct evfut_waker parked_waker;
+
+static enum evfut_poll
+park_once_poll(struct evfut_future *f, struct evfut_context *cx)
+{
+	int *polls = &((struct due_loop *)(void *)f)->ready;
+
+	if ((*polls)++ > 0)
+		return EVFUT_READY;
+	parked_waker = evfut_waker_clone(cx->waker);
+	return EVFUT_PENDING;
+}
+
+/* A libevent callback on the runtime's base wakes and drops the waker. */
+static void
+wake_from_callback(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	evfut_waker_wake(&parked_waker);
+}
+
+START_TEST(test_task_waker_dropped_in_a_callback_is_released_by_run)
+{
+	struct due_loop f = {.base = EVFUT_FUTURE_INIT(park_once_poll, NULL)};
+	struct event_base *base = evfut_runtime_event_base(harness_rt);
+	struct timeval soon = {0, 1000};
+	struct event *ev = evtimer_new(base, wake_from_callback, NULL);
+
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_int_eq(evtimer_add(ev, &soon), 0);
+	ck_assert_int_eq(evfut_task_spawn(harness_rt, &f.base, sizeof f), 0);
+	ck_assert_int_eq(evfut_runtime_run(harness_rt), 0);
+	ck_assert_uint_eq(harness_stats(harness_rt).tasks_held, 0);
+	event_free(ev);
+}
+END_TEST
+
 static Suite *
 task_api_suite(void)
 {
@@ -768,6 +811,12 @@ task_api_suite(void)
 	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
 	tcase_add_test(tc, test_task_spawn_aligned_honours_the_alignment);
 	tcase_add_test(tc, test_task_spawn_aligned_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("debt");
+	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
+	tcase_add_test(
+	        tc, test_task_waker_dropped_in_a_callback_is_released_by_run);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("coop");
