@@ -88,10 +88,10 @@ evfut__timers_finish(struct evfut__timers *t)
 	while (t->deferred.next != &t->deferred) {
 		node = evfut_container_of(t->deferred.next,
 		                          struct evfut_timer_node, u.wheel);
+		sleep = evfut_container_of(node, struct evfut_sleep, node);
 		evfut__timers_undefer(node);
-		evfut__sleep_set_idle(
-		        evfut_container_of(node, struct evfut_sleep, node), 0,
-		        0);
+		evfut__sleep_set_idle(sleep, 0, 0);
+		sleep->runtime = NULL;
 	}
 	if (!t->virtual_clock)
 		evfut__timer_source_close(&t->source);

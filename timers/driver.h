@@ -23,6 +23,23 @@ struct evfut_runtime;
 #define EVFUT__SLEEP_HAS_DEADLINE 2u /* node.deadline is absolute */
 
 /*
+ * A sleep waiting in its runtime's deferred list (see evfut__timers_defer)
+ * keeps the runtime in its runtime field with the low bit set.
+ */
+static inline bool
+evfut__sleep_deferred(const struct evfut_sleep *sleep)
+{
+	return ((uintptr_t)sleep->runtime & 1u) != 0;
+}
+
+static inline struct evfut_runtime *
+evfut__sleep_runtime(const struct evfut_sleep *sleep)
+{
+	return (struct evfut_runtime *)((uintptr_t)sleep->runtime &
+	                                ~(uintptr_t)1u);
+}
+
+/*
  * A sleep's flags and result live in its node's union, over the store's
  * links, which keeps evfut_sleep at 64 bytes on LP64 (with the task header,
  * 128 a sleeping task). So they are stored only while the node is not
@@ -34,7 +51,8 @@ static inline unsigned
 evfut__sleep_flags(const struct evfut_sleep *sleep)
 {
 	if (evfut__timer_node_armed(&sleep->node))
-		return sleep->runtime != NULL ? EVFUT__SLEEP_HAS_DEADLINE : 0;
+		return evfut__sleep_deferred(sleep) ? 0
+		                                    : EVFUT__SLEEP_HAS_DEADLINE;
 	return sleep->node.u.idle.flags;
 }
 
@@ -91,7 +109,7 @@ evfut__nsec_add(evfut_nsec a, evfut_nsec b)
  * A duration counts from no earlier than the sleep's init, so its deadline
  * needs the clock read after that: reading it at every first poll costs
  * more than the rest of an arm. Instead a sleep polled with a duration is
- * linked here (its node reads as armed, its runtime as NULL), and the
+ * linked here (its node reads as armed, its runtime pointer tagged), and the
  * executor flushes the list after each task poll with one clock read for
  * all of them. Unlinking needs no list head.
  */
@@ -114,13 +132,6 @@ evfut__timers_undefer(struct evfut_timer_node *node)
 	l->prev->next = l->next;
 	l->next->prev = l->prev;
 	l->next = l->prev = NULL;
-}
-
-/* Whether @sleep waits in a deferred list. */
-static inline bool
-evfut__sleep_deferred(const struct evfut_sleep *sleep)
-{
-	return sleep->runtime == NULL && evfut__timer_node_armed(&sleep->node);
 }
 
 void evfut__timers_flush_deferred(struct evfut__timers *t);

@@ -45,6 +45,7 @@ disarm(struct evfut_sleep *sleep)
 	if (evfut__sleep_deferred(sleep)) {
 		evfut__timers_undefer(&sleep->node);
 		evfut__sleep_set_idle(sleep, 0, 0); /* the duration stays */
+		sleep->runtime = evfut__sleep_runtime(sleep);
 		return;
 	}
 	evfut__timers_cancel(&sleep->runtime->timers, &sleep->node);
@@ -83,7 +84,10 @@ sleep_poll(struct evfut_future *self, struct evfut_context *cx)
 			/* The virtual clock stands still while tasks run. */
 			if (!timers->virtual_clock &&
 			    sleep->node.deadline != 0) {
-				sleep->runtime = NULL;
+				sleep->runtime =
+				        (struct evfut_runtime
+				                 *)((uintptr_t)cx->runtime |
+				                    1u);
 				evfut__timers_defer(timers, &sleep->node);
 				goto store;
 			}
@@ -132,20 +136,13 @@ evfut_sleep_reset(struct evfut_sleep *sleep, evfut_nsec deadline)
 	struct evfut__timers *timers;
 	int rc;
 
-	bool deferred;
-
 	if (sleep == NULL)
 		return -EINVAL;
-	deferred = evfut__sleep_deferred(sleep);
 	disarm(sleep);
 	sleep->node.deadline = deadline;
 	evfut__sleep_set_idle(sleep, EVFUT__SLEEP_HAS_DEADLINE, 0);
-	if (sleep->runtime == NULL) {
-		/* Armed by the next poll; a deferred one has its waker. */
-		if (deferred)
-			evfut_waker_wake_by_ref(&sleep->waker);
-		return 0;
-	}
+	if (sleep->runtime == NULL)
+		return 0; /* armed by the first poll */
 	timers = &sleep->runtime->timers;
 	if (deadline == EVFUT_NEVER)
 		return 0;
@@ -163,6 +160,9 @@ evfut_sleep_reset(struct evfut_sleep *sleep, evfut_nsec deadline)
 evfut_nsec
 evfut_sleep_deadline(const struct evfut_sleep *sleep)
 {
+	/* Deferred: its deadline is set by the flush, which can come now. */
+	if (sleep != NULL && evfut__sleep_deferred(sleep))
+		evfut__timers_flush(&evfut__sleep_runtime(sleep)->timers);
 	if (sleep == NULL ||
 	    !(evfut__sleep_flags(sleep) & EVFUT__SLEEP_HAS_DEADLINE))
 		return EVFUT_NEVER;
@@ -183,16 +183,16 @@ evfut_sleep_elapsed(const struct evfut_sleep *sleep)
 int
 evfut__sleep_reset_after(struct evfut_sleep *sleep, evfut_nsec duration)
 {
-	if (sleep->runtime != NULL)
-		return evfut_sleep_reset(
-		        sleep, evfut__nsec_add(evfut__timers_now(
-		                                       &sleep->runtime->timers),
-		                               duration));
 	if (evfut__sleep_deferred(sleep)) {
 		/* Polled: its flush reads the clock after this call. */
 		sleep->node.deadline = duration;
 		return 0;
 	}
+	if (sleep->runtime != NULL)
+		return evfut_sleep_reset(
+		        sleep, evfut__nsec_add(evfut__timers_now(
+		                                       &sleep->runtime->timers),
+		                               duration));
 	disarm(sleep);
 	sleep->node.deadline = duration;
 	evfut__sleep_set_idle(sleep, 0, 0);

@@ -375,19 +375,59 @@ START_TEST(test_timers_sleep_elapsed_follows_the_deadline)
 }
 END_TEST
 
-/* On the real clock, a deferred sleep is not elapsed until it is. */
+/*
+ * On the real clock, a sleep polled with a duration waits for its deadline
+ * in the deferred list: not elapsed, and asking its deadline sets it, no
+ * earlier than the duration after the init.
+ */
 START_TEST(test_timers_sleep_elapsed_on_the_real_clock)
 {
+	evfut_nsec init = evfut_runtime_now(harness_rt);
 	struct evfut_sleep s;
 
 	evfut_sleep_init(&s, 5 * MS);
 	ck_assert_int_eq(poll_noop(&s.base), EVFUT_PENDING);
 	ck_assert_int_eq(evfut_sleep_elapsed(&s), 0);
-	ck_assert_int_eq(evfut_sleep_deadline(&s), EVFUT_NEVER);
+	ck_assert_uint_ge(evfut_sleep_deadline(&s), init + 5 * MS);
+	ck_assert_uint_ne(evfut_sleep_deadline(&s), EVFUT_NEVER);
+	ck_assert_int_eq(evfut_sleep_elapsed(&s), 0);
 	ck_assert_int_eq(evfut_runtime_block_on(harness_rt, &s.base), 0);
 	ck_assert_int_eq(evfut_sleep_elapsed(&s), 1);
 	ck_assert_uint_ne(evfut_sleep_deadline(&s), EVFUT_NEVER);
 	evfut_future_drop(&s.base);
+}
+END_TEST
+
+/* A reset of a sleep waiting for its deadline arms it: no wake. */
+START_TEST(test_timers_reset_of_a_deferred_sleep_wakes_nothing)
+{
+	struct harness_counter counter;
+	struct evfut_waker waker;
+	struct evfut_context cx = {NULL, NULL};
+	struct evfut_sleep s;
+	evfut_nsec d;
+
+	harness_counter_init(&counter);
+	waker = harness_counter_waker(&counter);
+	cx.waker = &waker;
+	cx.runtime = harness_rt;
+	evfut_sleep_init(&s, 5 * MS);
+	ck_assert_int_eq(evfut_future_poll(&s.base, &cx), EVFUT_PENDING);
+	d = evfut_sleep_deadline(&s);
+	ck_assert_uint_ne(d, EVFUT_NEVER);
+	ck_assert_int_eq(evfut_sleep_reset(&s, d + 10 * MS), 0);
+	ck_assert_uint_eq(evfut_sleep_deadline(&s), d + 10 * MS);
+	/* Deferred again, then reset before any flush. */
+	evfut_future_drop(&s.base);
+	evfut_sleep_init(&s, 5 * MS);
+	ck_assert_int_eq(evfut_future_poll(&s.base, &cx), EVFUT_PENDING);
+	ck_assert_int_eq(evfut_sleep_reset(&s, d + 20 * MS), 0);
+	ck_assert_uint_eq(evfut_sleep_deadline(&s), d + 20 * MS);
+	ck_assert_int_eq(atomic_load(&counter.wakes), 0);
+	ck_assert_int_eq(atomic_load(&counter.wake_by_refs), 0);
+	evfut_future_drop(&s.base);
+	evfut_waker_drop(&waker);
+	ck_assert_int_eq(atomic_load(&counter.live), 0);
 }
 END_TEST
 
@@ -508,6 +548,7 @@ timer_edges_suite(void)
 	tcase_add_test(tc, test_timers_interval_reset_errors);
 	tcase_add_test(tc, test_timers_sleep_elapsed_follows_the_deadline);
 	tcase_add_test(tc, test_timers_sleep_elapsed_on_the_real_clock);
+	tcase_add_test(tc, test_timers_reset_of_a_deferred_sleep_wakes_nothing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("virtual-clock");
