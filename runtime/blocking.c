@@ -18,6 +18,7 @@
 #include "evfut/blocking.h"
 
 #include "alloc.h"
+#include "runtime.h"
 #include "waitlist.h"
 
 enum {
@@ -36,7 +37,8 @@ struct evfut__job {
 	int result;
 	intptr_t value;
 	struct evfut_waker waker;
-	unsigned refs; /* atomic: the future's and the pool's */
+	unsigned refs;              /* atomic: the future's and the pool's */
+	struct evfut_runtime *held; /* its virtual clock, until seen done */
 };
 
 struct evfut_pool {
@@ -312,6 +314,7 @@ start(struct evfut_blocking *blocking, struct evfut_context *cx)
 		return complete(blocking, rc, 0);
 	}
 	blocking->job = job;
+	evfut__runtime_hold(job->held = cx->runtime);
 	return EVFUT_PENDING;
 }
 
@@ -330,6 +333,7 @@ blocking_poll(struct evfut_future *self, struct evfut_context *cx)
 	evfut__spin_lock(&job->lock);
 	if (job->state == JOB_FINISHED) {
 		evfut__spin_unlock(&job->lock);
+		evfut__runtime_release(job->held);
 		blocking->job = NULL;
 		complete(blocking, job->result, job->value);
 		job_unref(job);
@@ -356,6 +360,7 @@ blocking_drop(struct evfut_future *self)
 		return;
 	blocking->job = NULL;
 	blocking->done = 1;
+	evfut__runtime_release(job->held);
 	evfut__spin_lock(&job->lock);
 	job->state = JOB_DROPPED;
 	old = job_take_waker(job);

@@ -37,7 +37,6 @@ evfut__drain(struct evfut_runtime *rt)
 
 	if (evfut__remote_pending(&rt->remote))
 		evfut__task_take_remote(rt);
-	evfut__timers_start_pass(&rt->timers);
 	for (n = 0; n < rt->budget; n++) {
 		task = evfut__queue_pop(&rt->ready);
 		if (task == NULL)
@@ -64,7 +63,7 @@ advance_virtual_clock(struct evfut_runtime *rt)
 {
 	uint64_t next;
 
-	if (!rt->timers.virtual_clock || work_ready(rt))
+	if (!rt->timers.virtual_clock || work_ready(rt) || rt->holds > 0)
 		return false;
 	rt->stats.loop_iterations++;
 	/* A failing loop is left to the blocking call, which reports it. */
@@ -84,6 +83,10 @@ loop_once(struct evfut_runtime *rt)
 {
 	int flags = EVLOOP_ONCE;
 
+	/* Sleeps polled outside a task's poll (by hand, from a callback). */
+	evfut__timers_flush(&rt->timers);
+	/* No finished task stays held by a debt while the loop blocks. */
+	evfut__task_settle(rt);
 	if (advance_virtual_clock(rt))
 		return 0;
 	if (work_ready(rt))
@@ -103,9 +106,16 @@ enter(struct evfut_runtime *rt, struct evfut_runtime **outer)
 	return 0;
 }
 
+/*
+ * A wake from another thread that landed during a task's last poll leaves
+ * the finished task in the remote queue, which holds a reference: take it
+ * before returning, so that a run that returns holds no finished task.
+ */
 static void
 leave(struct evfut_runtime *rt, struct evfut_runtime *outer)
 {
+	evfut__task_settle(rt);
+	evfut__task_take_remote(rt);
 	rt->running = false;
 	evfut__current = outer;
 }
@@ -200,6 +210,8 @@ on_drain(evutil_socket_t fd, short what, void *arg)
 	rt->draining = true;
 	rt->stats.loop_iterations++;
 	evfut__drain(rt);
+	evfut__timers_flush(&rt->timers);
+	evfut__task_settle(rt);
 	rt->draining = false;
 	evfut__current = outer;
 	if (work_ready(rt))

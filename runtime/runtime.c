@@ -46,6 +46,11 @@ evfut_runtime_create(struct evfut_runtime **out,
 
 	if (out == NULL)
 		return -EINVAL;
+	/* A host's loop blocks where the runtime cannot see it: nothing
+	 * could tell when every task is idle, to move the clock. */
+	if (options != NULL && options->base != NULL &&
+	    options->clock == EVFUT_CLOCK_VIRTUAL)
+		return -ENOTSUP;
 	rt = evfut__calloc(1, sizeof(*rt));
 	if (rt == NULL)
 		return -ENOMEM;
@@ -118,10 +123,9 @@ evfut_runtime_destroy(struct evfut_runtime *rt)
 	 */
 	queued = evfut__remote_stop(&rt->remote);
 	rt->stopped = true;
-	rt->ready.head = NULL;
-	rt->ready.tail = NULL;
 	/* Releases during the cancellation below are on this thread. */
 	evfut__current = rt;
+	evfut__task_clear_ready(rt);
 	while (rt->live != NULL)
 		evfut__task_cancel(rt, rt->live);
 	/* The remote queue's references, now that nothing polls. */
@@ -129,6 +133,7 @@ evfut_runtime_destroy(struct evfut_runtime *rt)
 		next = queued->remote_next;
 		evfut__task_unref(queued);
 	}
+	evfut__task_settle(rt);
 	evfut__current = outer;
 	evfut__timers_finish(&rt->timers);
 	event_free(rt->wakeup_event);
@@ -158,6 +163,7 @@ evfut_runtime_stats(struct evfut_runtime *rt, struct evfut_stats *out)
 
 	if (rt == NULL || out == NULL)
 		return -EINVAL;
+	evfut__task_take_remote(rt); /* and settles: see task.c */
 	*out = rt->stats;
 	pthread_mutex_lock(&rt->remote.lock);
 	out->wakes_remote = rt->remote.pushes;
@@ -202,6 +208,41 @@ evfut__trace(struct evfut_runtime *rt, enum evfut_trace_event event,
 	rt->trace(&record, rt->trace_arg);
 }
 
+/*
+ * A hold counts as a task held, so that the runtime outlives it: a future
+ * polled by hand may be dropped after evfut_runtime_destroy(), and the
+ * last release then frees the runtime, as a task's last release does.
+ */
+void
+evfut__runtime_hold(struct evfut_runtime *rt)
+{
+	if (rt == NULL)
+		return;
+	rt->holds++;
+	rt->allocated++;
+}
+
+void
+evfut__runtime_release(struct evfut_runtime *rt)
+{
+	bool last;
+
+	if (rt == NULL)
+		return;
+	if (evfut__current == rt) {
+		rt->holds--;
+		rt->freed_local++;
+		return;
+	}
+	pthread_mutex_lock(&rt->remote.lock);
+	rt->holds--;
+	rt->remote.freed++;
+	last = rt->remote.closed && evfut__tasks_released_locked(rt);
+	pthread_mutex_unlock(&rt->remote.lock);
+	if (last)
+		evfut__runtime_free(rt);
+}
+
 int
 evfut_runtime_trim(struct evfut_runtime *rt)
 {
@@ -209,6 +250,7 @@ evfut_runtime_trim(struct evfut_runtime *rt)
 
 	if (rt == NULL)
 		return -EINVAL;
+	evfut__task_take_remote(rt); /* and settles: see task.c */
 	/* With no task held, no thread can release a block meanwhile. */
 	pthread_mutex_lock(&rt->remote.lock);
 	idle = evfut__tasks_released_locked(rt);

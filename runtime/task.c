@@ -29,6 +29,7 @@ static void task_wake_by_ref(const void *data);
 static void task_wake(const void *data);
 static void task_drop(const void *data);
 static struct evfut_waker task_clone(const void *data);
+static void task_release(struct evfut_task *task);
 
 /* One vtable for every task waker, so that will_wake compares correctly. */
 static const struct evfut_waker_vtable task_vtable = {
@@ -43,15 +44,17 @@ static const struct evfut_waker_vtable task_vtable = {
  * future and release function in the struct's last fields. A spawned copy
  * is one block from the runtime's pool and stops before them: the future
  * follows the 64-byte header at once, and a joinable task's join waker
- * comes before the header. A task sleeping on a timer is then one block of
- * 128 bytes.
+ * comes before the header (and a task set's links before that). A task
+ * sleeping on a timer is then one block of 128 bytes.
  */
 #define TASK_CORE offsetof(struct evfut_task, future)
 #define JOIN_SIZE sizeof(struct evfut_waker)
+#define SET_SIZE  sizeof(struct evfut__set_link)
 _Static_assert(TASK_CORE % alignof(max_align_t) == 0,
                "a spawned future must start max-aligned after the header");
-_Static_assert(JOIN_SIZE % alignof(max_align_t) == 0,
-               "the header must stay max-aligned after the join waker");
+_Static_assert(JOIN_SIZE % alignof(max_align_t) == 0 &&
+                       SET_SIZE % alignof(max_align_t) == 0,
+               "the header must stay max-aligned after the prefix");
 
 static bool
 external(const struct evfut_task *task)
@@ -59,36 +62,86 @@ external(const struct evfut_task *task)
 	return task->flags & EVFUT__TASK_EXTERNAL;
 }
 
-static struct evfut_future *
-task_future(struct evfut_task *task)
+struct evfut_future *
+evfut__task_future(struct evfut_task *task)
 {
 	return external(task)
 	               ? task->future
 	               : (struct evfut_future *)((char *)task + TASK_CORE);
 }
 
-/* A joinable task's join waker, before its header. */
-static struct evfut_waker *
-join_waker(struct evfut_task *task)
+struct evfut_waker *
+evfut__task_join_waker(struct evfut_task *task)
 {
 	return (struct evfut_waker *)(void *)((char *)task - JOIN_SIZE);
 }
 
-/* Where a spawned copy's memory starts. */
+struct evfut__set_link *
+evfut__task_set_link(struct evfut_task *task)
+{
+	return (struct evfut__set_link *)(void *)((char *)task - SET_SIZE);
+}
+
+/* The bytes before the header of a spawned copy. */
+static size_t
+prefix_size(unsigned flags)
+{
+	if (flags & EVFUT__TASK_IN_SET)
+		return SET_SIZE;
+	return flags & EVFUT__TASK_JOINABLE ? JOIN_SIZE : 0;
+}
+
+/* Where a spawned copy's memory starts; an over-aligned one keeps the
+ * allocator's pointer in the word before. */
 static void *
 task_block(struct evfut_task *task)
 {
-	return task->flags & EVFUT__TASK_JOINABLE ? (void *)join_waker(task)
-	                                          : (void *)task;
+	char *block = (char *)task - prefix_size(task->flags);
+
+	if (task->flags & EVFUT__TASK_ALIGNED)
+		return ((void **)(void *)block)[-1];
+	return block;
+}
+
+/*
+ * A waker dropped on the runtime's thread does not decrement the count at
+ * once: the runtime keeps a debt of such drops for one task, and a clone
+ * of that task's waker on the same thread pays it back, so the common
+ * pattern of a timer dropped and another armed by the same task (a
+ * per-request timeout) costs no atomic operation. The count only ever
+ * overstates the references meanwhile, so nothing is freed early; the
+ * debt is settled after each poll and before anything reads the count.
+ */
+static void
+settle(struct evfut_runtime *rt)
+{
+	struct evfut_task *task = rt->debt_task;
+	unsigned n = rt->debt;
+
+	rt->debt = 0;
+	rt->debt_task = NULL;
+	if (__atomic_fetch_sub(&task->refs, n, __ATOMIC_ACQ_REL) == n)
+		task_release(task);
+}
+
+void
+evfut__task_settle(struct evfut_runtime *rt)
+{
+	if (rt->debt != 0)
+		settle(rt);
 }
 
 static struct evfut_waker
 task_clone(const void *data)
 {
 	struct evfut_task *task = (struct evfut_task *)data;
+	struct evfut_runtime *rt = task->runtime;
 	struct evfut_waker waker = {data, &task_vtable};
 
-	__atomic_fetch_add(&task->refs, 1, __ATOMIC_RELAXED);
+	if (evfut__current == rt && rt->debt_task == task && rt->debt != 0)
+		rt->debt--;
+	else
+		__atomic_fetch_add(&task->refs, 1, __ATOMIC_RELAXED);
 	return waker;
 }
 
@@ -116,12 +169,15 @@ wake_local(struct evfut_runtime *rt, struct evfut_task *task)
 		evfut__trace(rt, EVFUT_TRACE_WAKE, task, remote != 0);
 }
 
-/* A wake from anywhere else: one fetch_or, and the remote queue once. */
-static void
-wake_remote(struct evfut_task *task)
+/*
+ * A wake (or, with ABORT, an abort) from anywhere else: one fetch_or, and
+ * the remote queue once.
+ */
+void
+evfut__task_wake_remote(struct evfut_task *task, unsigned bits)
 {
-	unsigned old = __atomic_fetch_or(&task->state, EVFUT__TASK_QUEUED,
-	                                 __ATOMIC_ACQ_REL);
+	unsigned old = __atomic_fetch_or(
+	        &task->state, EVFUT__TASK_QUEUED | bits, __ATOMIC_ACQ_REL);
 
 	if (old & (EVFUT__TASK_QUEUED | EVFUT__TASK_DONE))
 		return;
@@ -138,25 +194,36 @@ task_wake_by_ref(const void *data)
 	if (evfut__current == task->runtime)
 		wake_local(task->runtime, task);
 	else
-		wake_remote(task);
+		evfut__task_wake_remote(task, 0);
 }
 
 /* Applies the remote queue's wakes on the runtime's thread. */
 void
 evfut__task_take_remote(struct evfut_runtime *rt)
 {
+	struct evfut_runtime *outer = evfut__current;
 	struct evfut_task *task = evfut__remote_take(&rt->remote);
 	struct evfut_task *next;
 
+	/* Outside a run (stats, trim), releases are still this thread's. */
+	evfut__current = rt;
+	evfut__task_settle(rt);
 	for (; task != NULL; task = next) {
+		unsigned old;
+
+		/* Once QUEUED is clear, another thread may link it again. */
 		next = task->remote_next;
-		__atomic_fetch_and(&task->state, ~EVFUT__TASK_QUEUED,
-		                   __ATOMIC_ACQ_REL);
+		old = __atomic_fetch_and(
+		        &task->state, ~(EVFUT__TASK_QUEUED | EVFUT__TASK_ABORT),
+		        __ATOMIC_ACQ_REL);
+		if (old & EVFUT__TASK_ABORT)
+			evfut__task_abort(task);
 		task->flags |= EVFUT__TASK_WOKEN_REMOTELY;
 		wake_local(rt, task);
 		task->flags &= ~EVFUT__TASK_WOKEN_REMOTELY;
 		evfut__task_unref(task);
 	}
+	evfut__current = outer;
 }
 
 static void
@@ -203,7 +270,18 @@ task_release(struct evfut_task *task)
 static void
 task_drop(const void *data)
 {
-	evfut__task_unref((struct evfut_task *)data);
+	struct evfut_task *task = (struct evfut_task *)data;
+	struct evfut_runtime *rt = task->runtime;
+
+	if (evfut__current != rt) {
+		evfut__task_unref(task);
+		return;
+	}
+	if (rt->debt_task != task) {
+		evfut__task_settle(rt);
+		rt->debt_task = task;
+	}
+	rt->debt++;
 }
 
 void
@@ -235,9 +313,9 @@ live_unlink(struct evfut_runtime *rt, struct evfut_task *task)
 }
 
 /* Makes @task live on @rt and queues its first poll. */
-static void
-task_launch(struct evfut_runtime *rt, struct evfut_task *task,
-            const char *where)
+void
+evfut__task_launch(struct evfut_runtime *rt, struct evfut_task *task,
+                   const char *where)
 {
 	task->state = 0;
 	task->flags |= EVFUT__TASK_SCHEDULED;
@@ -261,29 +339,58 @@ free_task(struct evfut_task *task)
 	evfut__free(task);
 }
 
-/* Copies @future into a new task, with room for @prefix bytes before its
- * header. */
-static int
-spawn_copy(struct evfut_runtime *rt, const struct evfut_future *future,
-           size_t size, size_t prefix, struct evfut_task **out)
+/*
+ * A block whose future starts @align-aligned (a power of two above the
+ * allocator's max_align_t): the allocator's pointer goes in the word
+ * before the prefix.
+ */
+static char *
+alloc_aligned(size_t prefix, size_t bytes, size_t align)
 {
+	char *raw = evfut__malloc(bytes + align + sizeof(void *));
+	uintptr_t future;
+	char *block;
+
+	if (raw == NULL)
+		return NULL;
+	future = (uintptr_t)(raw + sizeof(void *) + prefix + TASK_CORE);
+	future = (future + align - 1) & ~(uintptr_t)(align - 1);
+	block = (char *)future - TASK_CORE - prefix;
+	((void **)(void *)block)[-1] = raw;
+	return block;
+}
+
+int
+evfut__task_spawn_copy(struct evfut_runtime *rt,
+                       const struct evfut_future *future, size_t size,
+                       size_t align, unsigned flags, struct evfut_task **out)
+{
+	size_t prefix = prefix_size(flags);
 	struct evfut_task *task;
 	size_t bytes;
 	unsigned cls;
 	char *block;
 
 	if (rt == NULL || future == NULL || future->poll == NULL ||
-	    size < sizeof(*future) || size > SIZE_MAX - TASK_CORE - prefix)
+	    size < sizeof(*future) || size > SIZE_MAX / 2 ||
+	    align > EVFUT_TASK_MAX_ALIGN || (align & (align - 1)) != 0)
 		return -EINVAL;
 	bytes = prefix + TASK_CORE + size;
-	cls = rt->pooled ? evfut__pool_class(bytes) : 0;
-	block = cls != 0 ? evfut__pool_alloc(&rt->pool, cls, &rt->remote.lock)
-	                 : evfut__malloc(bytes);
+	if (align > alignof(max_align_t)) {
+		flags |= EVFUT__TASK_ALIGNED;
+		cls = 0;
+		block = alloc_aligned(prefix, bytes, align);
+	} else {
+		cls = rt->pooled ? evfut__pool_class(bytes) : 0;
+		block = cls != 0 ? evfut__pool_alloc(&rt->pool, cls,
+		                                     &rt->remote.lock)
+		                 : evfut__malloc(bytes);
+	}
 	if (block == NULL)
 		return -ENOMEM;
 	task = (struct evfut_task *)(void *)(block + prefix);
 	memcpy((char *)task + TASK_CORE, future, size);
-	task->flags = EVFUT__TASK_OWNS_FUTURE;
+	task->flags = (uint16_t)(EVFUT__TASK_OWNS_FUTURE | flags);
 	task->block = (uint8_t)cls;
 	*out = task;
 	return 0;
@@ -294,11 +401,25 @@ evfut_task_spawn_at(struct evfut_runtime *rt, const struct evfut_future *future,
                     size_t size, const char *where)
 {
 	struct evfut_task *task;
-	int rc = spawn_copy(rt, future, size, 0, &task);
+	int rc = evfut__task_spawn_copy(rt, future, size, 0, 0, &task);
 
 	if (rc == 0)
-		task_launch(rt, task, where);
+		evfut__task_launch(rt, task, where);
 	return rc;
+}
+
+/* Launches @task with a join handle, which holds a reference. */
+static void
+launch_joinable(struct evfut_runtime *rt, struct evfut_task *task,
+                const char *where, struct evfut_join_handle *handle)
+{
+	struct evfut_waker empty = EVFUT_WAKER_EMPTY;
+
+	*evfut__task_join_waker(task) = empty;
+	evfut__task_launch(rt, task, where);
+	task->refs++; /* the handle's */
+	task->holders++;
+	handle->task = task;
 }
 
 int
@@ -307,21 +428,29 @@ evfut_task_spawn_joinable_at(struct evfut_runtime *rt,
                              const char *where,
                              struct evfut_join_handle *handle)
 {
-	struct evfut_waker empty = EVFUT_WAKER_EMPTY;
+	if (handle == NULL)
+		return -EINVAL;
+	return evfut_task_spawn_aligned_at(rt, future, size, 0, where, handle);
+}
+
+int
+evfut_task_spawn_aligned_at(struct evfut_runtime *rt,
+                            const struct evfut_future *future, size_t size,
+                            size_t align, const char *where,
+                            struct evfut_join_handle *handle)
+{
 	struct evfut_task *task;
 	int rc;
 
-	if (handle == NULL)
-		return -EINVAL;
-	rc = spawn_copy(rt, future, size, JOIN_SIZE, &task);
+	rc = evfut__task_spawn_copy(rt, future, size, align,
+	                            handle != NULL ? EVFUT__TASK_JOINABLE : 0,
+	                            &task);
 	if (rc < 0)
 		return rc;
-	task->flags |= EVFUT__TASK_JOINABLE;
-	*join_waker(task) = empty;
-	task_launch(rt, task, where);
-	task->refs++; /* the handle's */
-	task->holders++;
-	handle->task = task;
+	if (handle != NULL)
+		launch_joinable(rt, task, where, handle);
+	else
+		evfut__task_launch(rt, task, where);
 	return 0;
 }
 
@@ -337,7 +466,7 @@ evfut_task_start_at(struct evfut_runtime *rt, struct evfut_task *task,
 	task->block = 0;
 	task->future = future;
 	task->release = release;
-	task_launch(rt, task, where);
+	evfut__task_launch(rt, task, where);
 	return 0;
 }
 
@@ -354,7 +483,7 @@ evfut__task_root(struct evfut_runtime *rt, struct evfut_future *future,
 	task->block = 0;
 	task->future = future;
 	task->release = free_task;
-	task_launch(rt, task, "block_on");
+	evfut__task_launch(rt, task, "block_on");
 	/* block_on holds a reference of its own to see the completion. */
 	task->refs = 2;
 	task->holders = 2;
@@ -362,33 +491,50 @@ evfut__task_root(struct evfut_runtime *rt, struct evfut_future *future,
 	return 0;
 }
 
-/* Called with the runtime's thread as the only poller of @task. */
+/*
+ * Finishes @task's future: dropped if the task owns it, the join woken.
+ * The runtime's reference stays, for the caller to let go of.
+ */
 static void
-task_finish(struct evfut_runtime *rt, struct evfut_task *task)
+finish_future(struct evfut_runtime *rt, struct evfut_task *task)
 {
-	bool shared;
-
 	task->flags =
 	        (task->flags & ~(EVFUT__TASK_RUNNING | EVFUT__TASK_NOTIFIED |
 	                         EVFUT__TASK_SCHEDULED)) |
 	        EVFUT__TASK_COMPLETE;
 	live_unlink(rt, task);
 	if (task->flags & EVFUT__TASK_OWNS_FUTURE)
-		evfut_future_drop(task_future(task));
-	if (task->flags & EVFUT__TASK_JOINABLE)
-		evfut_waker_wake(join_waker(task));
+		evfut_future_drop(evfut__task_future(task));
 	/*
 	 * With no reference but the runtime's, no other thread can see the
 	 * task: the common case of a task that kept no waker costs no atomic
-	 * operation. Otherwise publish DONE before letting go.
+	 * operation. Otherwise publish DONE, for remote wakes and aborts.
 	 */
-	shared = __atomic_load_n(&task->refs, __ATOMIC_ACQUIRE) > 1;
-	if (!shared) {
+	if (__atomic_load_n(&task->refs, __ATOMIC_ACQUIRE) > 1)
+		__atomic_fetch_or(&task->state, EVFUT__TASK_DONE,
+		                  __ATOMIC_ACQ_REL);
+	if (task->flags & EVFUT__TASK_IN_SET)
+		evfut__join_set_finished(task);
+	else if (task->flags & EVFUT__TASK_JOINABLE)
+		evfut_waker_wake(evfut__task_join_waker(task));
+}
+
+/* Lets go of the runtime's reference to a finished task. */
+static void
+drop_runtime_ref(struct evfut_task *task)
+{
+	if (__atomic_load_n(&task->refs, __ATOMIC_ACQUIRE) == 1)
 		task_release(task);
-		return;
-	}
-	__atomic_fetch_or(&task->state, EVFUT__TASK_DONE, __ATOMIC_ACQ_REL);
-	evfut__task_unref(task);
+	else
+		evfut__task_unref(task);
+}
+
+/* Called with the runtime's thread as the only poller of @task. */
+static void
+task_finish(struct evfut_runtime *rt, struct evfut_task *task)
+{
+	finish_future(rt, task);
+	drop_runtime_ref(task);
 }
 
 #ifdef EVFUT_DEBUG_WAKERS
@@ -428,8 +574,9 @@ evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task)
 	struct evfut_future *future;
 	bool ready;
 
-	if (task->flags & EVFUT__TASK_ABORTED) {
-		evfut__task_cancel(rt, task);
+	if (task->flags & EVFUT__TASK_COMPLETE) {
+		/* Aborted while queued: its future is gone already. */
+		drop_runtime_ref(task);
 		return;
 	}
 	task->flags =
@@ -438,8 +585,10 @@ evfut__task_poll(struct evfut_runtime *rt, struct evfut_task *task)
 	rt->stats.polls++;
 	if (rt->trace != NULL)
 		evfut__trace(rt, EVFUT_TRACE_POLL_BEGIN, task, 0);
-	future = task_future(task);
+	future = evfut__task_future(task);
 	ready = future->poll(future, &cx) == EVFUT_READY;
+	evfut__timers_flush(&rt->timers);
+	evfut__task_settle(rt);
 	if (rt->trace != NULL)
 		evfut__trace(rt, EVFUT_TRACE_POLL_END, task, ready);
 	if (ready) {
@@ -470,60 +619,41 @@ evfut__task_cancel(struct evfut_runtime *rt, struct evfut_task *task)
 	task_finish(rt, task);
 }
 
-static bool
-finished(const struct evfut_task *task)
+/*
+ * Aborts @task on the runtime's thread: an idle or queued task's future is
+ * dropped at once (a queued one stays queued, holding the runtime's
+ * reference, until the executor reaches it); a running one's after its
+ * poll.
+ */
+void
+evfut__task_abort(struct evfut_task *task)
 {
-	return task->flags & EVFUT__TASK_COMPLETE;
-}
+	struct evfut_runtime *rt = task->runtime;
 
-/* Marks @task aborted and has the executor take it: at once when idle. */
-static void
-abort_task(struct evfut_task *task)
-{
-	if (finished(task) || (task->flags & EVFUT__TASK_ABORTED))
+	if (task->flags & (EVFUT__TASK_COMPLETE | EVFUT__TASK_ABORTED))
 		return;
 	task->flags |= EVFUT__TASK_ABORTED;
-	wake_local(task->runtime, task);
-}
-
-void
-evfut_task_abort(struct evfut_join_handle *handle)
-{
-	if (handle != NULL && handle->task != NULL)
-		abort_task(handle->task);
-}
-
-void
-evfut_task_detach(struct evfut_join_handle *handle)
-{
-	struct evfut_task *task;
-
-	if (handle == NULL || handle->task == NULL)
+	if (task->flags & EVFUT__TASK_RUNNING)
 		return;
-	task = handle->task;
-	handle->task = NULL;
-	task->holders--;
-	evfut__task_unref(task);
+	task->flags |= EVFUT__TASK_CANCELLED;
+	rt->stats.tasks_cancelled++;
+	if (task->flags & EVFUT__TASK_SCHEDULED)
+		finish_future(rt, task);
+	else
+		task_finish(rt, task);
 }
 
-int
-evfut_task_finished(const struct evfut_join_handle *handle)
-{
-	return handle != NULL && handle->task != NULL && finished(handle->task);
-}
-
-int
-evfut_runtime_shutdown(struct evfut_runtime *rt)
+/* Lets go of the ready queue: a finished task in it holds a reference. */
+void
+evfut__task_clear_ready(struct evfut_runtime *rt)
 {
 	struct evfut_task *task;
 
-	if (rt == NULL)
-		return -EINVAL;
-	for (task = rt->live; task != NULL; task = task->live_next) {
-		if (task->flags & EVFUT__TASK_OWNS_FUTURE)
-			abort_task(task);
+	while ((task = evfut__queue_pop(&rt->ready)) != NULL) {
+		task->flags &= ~EVFUT__TASK_SCHEDULED;
+		if (task->flags & EVFUT__TASK_COMPLETE)
+			drop_runtime_ref(task);
 	}
-	return 0;
 }
 
 int
@@ -539,54 +669,4 @@ evfut_coop_proceed(struct evfut_context *cx)
 	}
 	evfut_waker_wake_by_ref(cx->waker);
 	return 0;
-}
-
-static enum evfut_poll
-join_poll(struct evfut_future *self, struct evfut_context *cx)
-{
-	struct evfut_task_join *join =
-	        evfut_container_of(self, struct evfut_task_join, base);
-	struct evfut_task *task = join->handle.task;
-
-	if (task == NULL) {
-		join->result = -EINVAL;
-		return EVFUT_READY;
-	}
-	if (!finished(task)) {
-		evfut_waker_store(join_waker(task), cx->waker);
-		return EVFUT_PENDING;
-	}
-	join->result = task->flags & EVFUT__TASK_CANCELLED ? -ECANCELED : 0;
-	return EVFUT_READY;
-}
-
-static void
-join_drop(struct evfut_future *self)
-{
-	struct evfut_task_join *join =
-	        evfut_container_of(self, struct evfut_task_join, base);
-
-	if (join->handle.task != NULL && !finished(join->handle.task))
-		evfut_waker_drop(join_waker(join->handle.task));
-	evfut_task_detach(&join->handle);
-}
-
-void
-evfut_task_join_init(struct evfut_task_join *join,
-                     struct evfut_join_handle *handle)
-{
-	join->base.poll = join_poll;
-	join->base.drop = join_drop;
-	join->result = 0;
-	join->handle.task = handle != NULL ? handle->task : NULL;
-	if (handle != NULL)
-		handle->task = NULL;
-}
-
-const struct evfut_future *
-evfut_task_join_output(const struct evfut_task_join *join)
-{
-	if (join == NULL || join->handle.task == NULL)
-		return NULL;
-	return task_future(join->handle.task);
 }

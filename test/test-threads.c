@@ -471,6 +471,65 @@ START_TEST(test_threads_runtimes_share_nothing)
 }
 END_TEST
 
+/* held: a wake from another thread during a task's last poll */
+
+static void *
+wake_thread(void *arg)
+{
+	evfut_waker_wake(arg);
+	return NULL;
+}
+
+/* Completes on its first poll, after another thread woke it meanwhile. */
+static enum evfut_poll
+woken_in_last_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	struct evfut_waker waker = evfut_waker_clone(cx->waker);
+	pthread_t thread;
+
+	(void)self;
+	ck_assert_int_eq(pthread_create(&thread, NULL, wake_thread, &waker), 0);
+	ck_assert_int_eq(pthread_join(thread, NULL), 0);
+	return EVFUT_READY;
+}
+
+static void
+check_nothing_held(struct evfut_runtime *rt)
+{
+	ck_assert_uint_eq(harness_stats(rt).tasks_held, 0);
+	ck_assert_int_eq(evfut_runtime_trim(rt), 0);
+}
+
+START_TEST(test_threads_run_holds_no_task_woken_in_its_last_poll)
+{
+	struct evfut_future f = EVFUT_FUTURE_INIT(woken_in_last_poll, NULL);
+
+	ck_assert_int_eq(evfut_task_spawn(harness_rt, &f, sizeof f), 0);
+	ck_assert_int_eq(evfut_runtime_run(harness_rt), 0);
+	check_nothing_held(harness_rt);
+}
+END_TEST
+
+START_TEST(test_threads_block_on_holds_no_root_woken_in_its_last_poll)
+{
+	struct evfut_future f = EVFUT_FUTURE_INIT(woken_in_last_poll, NULL);
+
+	ck_assert_int_eq(evfut_runtime_block_on(harness_rt, &f), 0);
+	check_nothing_held(harness_rt);
+}
+END_TEST
+
+START_TEST(test_threads_trim_takes_the_remote_queue)
+{
+	struct evfut_future f = EVFUT_FUTURE_INIT(woken_in_last_poll, NULL);
+	struct evfut_runtime *rt = harness_rt;
+
+	ck_assert_int_eq(evfut_task_spawn(rt, &f, sizeof f), 0);
+	ck_assert_int_eq(evfut_runtime_run(rt), 0);
+	ck_assert_int_eq(evfut_runtime_trim(rt), 0);
+}
+END_TEST
+
 static Suite *
 threads_suite(void)
 {
@@ -488,6 +547,15 @@ threads_suite(void)
 	tcase_add_test(tc, test_threads_wakers_outlive_destroyed_runtime);
 	tcase_add_test(tc, test_threads_wakes_racing_destroy_are_safe);
 	tcase_add_test(tc, test_threads_remote_wake_during_destroy_is_safe);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("held");
+	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
+	tcase_add_test(tc,
+	               test_threads_run_holds_no_task_woken_in_its_last_poll);
+	tcase_add_test(
+	        tc, test_threads_block_on_holds_no_root_woken_in_its_last_poll);
+	tcase_add_test(tc, test_threads_trim_takes_the_remote_queue);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("isolation");

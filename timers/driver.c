@@ -11,9 +11,6 @@
 #include "driver.h"
 #include "runtime.h"
 
-/* Wakers are woken in batches, each detached entirely before waking. */
-#define FIRE_BATCH 64
-
 static void
 on_source_fire(int fd, short what, void *arg)
 {
@@ -26,8 +23,7 @@ on_source_fire(int fd, short what, void *arg)
 	t->armed = UINT64_MAX;
 	/* A host's loop may run this: wakes from here are local. */
 	evfut__current = t->runtime;
-	evfut__timers_start_pass(t);
-	evfut__timers_fire(t, t->pass_now);
+	evfut__timers_fire(t, evfut__timers_now(t));
 	evfut__current = outer;
 }
 
@@ -40,12 +36,12 @@ evfut__timers_init(struct evfut__timers *t, struct evfut_runtime *rt,
 
 	t->runtime = rt;
 	t->armed = UINT64_MAX;
+	t->deferred.next = t->deferred.prev = &t->deferred;
 	t->virtual_now = 0;
 	t->fired = 0;
 	t->arms = 0;
 	t->trace = NULL;
 	t->virtual_clock = clock == EVFUT_CLOCK_VIRTUAL;
-	t->pass_now = 0;
 	switch (clock) {
 	case EVFUT_CLOCK_MONOTONIC:
 	case EVFUT_CLOCK_VIRTUAL:
@@ -60,8 +56,7 @@ evfut__timers_init(struct evfut__timers *t, struct evfut_runtime *rt,
 		return -EINVAL;
 	}
 	t->source.clock_id = clock_id;
-	evfut__timers_start_pass(t);
-	rc = evfut__timer_store_init(&t->store, t->pass_now);
+	rc = evfut__timer_store_init(&t->store, evfut__timers_now(t));
 	if (rc < 0)
 		return rc;
 	t->source.event = NULL;
@@ -74,9 +69,30 @@ evfut__timers_init(struct evfut__timers *t, struct evfut_runtime *rt,
 	return rc;
 }
 
+/*
+ * Leaves every sleep still armed on @t (one that is not in a task, such as
+ * block_on's future or a future polled by hand) disarmed and pending, with
+ * its waker, so that dropping it later touches nothing of the runtime.
+ */
 void
 evfut__timers_finish(struct evfut__timers *t)
 {
+	struct evfut_timer_node *node;
+	struct evfut_sleep *sleep;
+
+	while ((node = evfut__timer_store_pop(&t->store, UINT64_MAX)) != NULL) {
+		sleep = evfut_container_of(node, struct evfut_sleep, node);
+		evfut__sleep_set_idle(sleep, EVFUT__SLEEP_HAS_DEADLINE, 0);
+		sleep->runtime = NULL;
+	}
+	while (t->deferred.next != &t->deferred) {
+		node = evfut_container_of(t->deferred.next,
+		                          struct evfut_timer_node, u.wheel);
+		sleep = evfut_container_of(node, struct evfut_sleep, node);
+		evfut__timers_undefer(node);
+		evfut__sleep_set_idle(sleep, 0, 0);
+		sleep->runtime = NULL;
+	}
 	if (!t->virtual_clock)
 		evfut__timer_source_close(&t->source);
 	evfut__timer_store_finish(&t->store);
@@ -124,6 +140,36 @@ evfut__timers_arm(struct evfut__timers *t, struct evfut_timer_node *node,
 	return rc;
 }
 
+void
+evfut__timers_flush_deferred(struct evfut__timers *t)
+{
+	uint64_t now = evfut__timers_now(t);
+	struct evfut_timer_node *node;
+	struct evfut_sleep *sleep;
+	int rc;
+
+	while (t->deferred.next != &t->deferred) {
+		node = evfut_container_of(t->deferred.next,
+		                          struct evfut_timer_node, u.wheel);
+		sleep = evfut_container_of(node, struct evfut_sleep, node);
+		evfut__timers_undefer(node);
+		node->deadline = evfut__nsec_add(now, node->deadline);
+		evfut__sleep_set_idle(sleep, EVFUT__SLEEP_HAS_DEADLINE, 0);
+		sleep->runtime = t->runtime;
+		if (node->deadline == EVFUT_NEVER)
+			continue; /* nothing to arm, whatever the clock does */
+		rc = evfut__timers_arm(t, node, node->deadline);
+		if (rc < 0) {
+			/* Its task polls it and reads the error. */
+			evfut__sleep_set_idle(sleep,
+			                      EVFUT__SLEEP_HAS_DEADLINE |
+			                              EVFUT__SLEEP_FIRED,
+			                      rc);
+			evfut_waker_wake_by_ref(&sleep->waker);
+		}
+	}
+}
+
 static void
 trace_fire(struct evfut__timers *t, uint64_t deadline, uint64_t now)
 {
@@ -139,45 +185,34 @@ trace_fire(struct evfut__timers *t, uint64_t deadline, uint64_t now)
 	t->trace(&record, t->trace_arg);
 }
 
-/* Detaches up to FIRE_BATCH due timers, taking their wakers. */
-static unsigned
-detach_due(struct evfut__timers *t, uint64_t now,
-           struct evfut_waker wakers[FIRE_BATCH])
+/*
+ * Wakes the timers due at @now one by one, each taken out of the store
+ * before its waker runs: a timer dropped by an earlier wake is gone, and
+ * never woken. A timer armed meanwhile is later than the clock read for
+ * @now, so the loop ends.
+ */
+void
+evfut__timers_fire(struct evfut__timers *t, uint64_t now)
 {
+	struct evfut_waker empty = EVFUT_WAKER_EMPTY;
 	struct evfut_timer_node *node;
 	struct evfut_sleep *sleep;
-	unsigned n = 0;
+	struct evfut_waker waker;
 
-	while (n < FIRE_BATCH &&
-	       (node = evfut__timer_store_pop(&t->store, now)) != NULL) {
+	if (t->virtual_clock && now > t->virtual_now)
+		t->virtual_now = now;
+	while ((node = evfut__timer_store_pop(&t->store, now)) != NULL) {
 		sleep = evfut_container_of(node, struct evfut_sleep, node);
 		evfut__sleep_set_idle(
 		        sleep, EVFUT__SLEEP_HAS_DEADLINE | EVFUT__SLEEP_FIRED,
 		        0);
 		if (t->trace != NULL)
 			trace_fire(t, node->deadline, now);
-		wakers[n++] = sleep->waker;
-		sleep->waker.data = NULL;
-		sleep->waker.vtable = NULL;
+		waker = sleep->waker;
+		sleep->waker = empty;
+		t->fired++;
+		evfut_waker_wake(&waker);
 	}
-	return n;
-}
-
-void
-evfut__timers_fire(struct evfut__timers *t, uint64_t now)
-{
-	struct evfut_waker wakers[FIRE_BATCH];
-	unsigned n;
-	unsigned i;
-
-	if (t->virtual_clock && now > t->virtual_now)
-		t->virtual_now = now;
-	do {
-		n = detach_due(t, now, wakers);
-		t->fired += n;
-		for (i = 0; i < n; i++)
-			evfut_waker_wake(&wakers[i]);
-	} while (n == FIRE_BATCH);
 	arm_source(t, evfut__timer_store_next_deadline(&t->store));
 }
 

@@ -23,6 +23,23 @@ struct evfut_runtime;
 #define EVFUT__SLEEP_HAS_DEADLINE 2u /* node.deadline is absolute */
 
 /*
+ * A sleep waiting in its runtime's deferred list (see evfut__timers_defer)
+ * keeps the runtime in its runtime field with the low bit set.
+ */
+static inline bool
+evfut__sleep_deferred(const struct evfut_sleep *sleep)
+{
+	return ((uintptr_t)sleep->runtime & 1u) != 0;
+}
+
+static inline struct evfut_runtime *
+evfut__sleep_runtime(const struct evfut_sleep *sleep)
+{
+	return (struct evfut_runtime *)((uintptr_t)sleep->runtime &
+	                                ~(uintptr_t)1u);
+}
+
+/*
  * A sleep's flags and result live in its node's union, over the store's
  * links, which keeps evfut_sleep at 64 bytes on LP64 (with the task header,
  * 128 a sleeping task). So they are stored only while the node is not
@@ -34,7 +51,8 @@ static inline unsigned
 evfut__sleep_flags(const struct evfut_sleep *sleep)
 {
 	if (evfut__timer_node_armed(&sleep->node))
-		return EVFUT__SLEEP_HAS_DEADLINE;
+		return evfut__sleep_deferred(sleep) ? 0
+		                                    : EVFUT__SLEEP_HAS_DEADLINE;
 	return sleep->node.u.idle.flags;
 }
 
@@ -61,9 +79,10 @@ struct evfut__timers {
 	struct evfut__timer_store store;
 	struct evfut__timer_source source; /* unused on the virtual clock */
 	uint64_t armed; /* the source's deadline; UINT64_MAX: none */
+	/* Sleeps polled with a duration, whose deadline the next flush sets */
+	struct evfut_timer_link deferred;
 	bool virtual_clock;
 	uint64_t virtual_now;
-	uint64_t pass_now;    /* the clock at the start of this executor pass */
 	evfut_trace_fn trace; /* the runtime's, or NULL */
 	void *trace_arg;
 	uint64_t fired; /* counters */
@@ -87,22 +106,46 @@ evfut__nsec_add(evfut_nsec a, evfut_nsec b)
 }
 
 /*
- * Durations start from the clock read once per executor pass, as libuv's
- * uv_now() does: arming a timer then costs no clock read. A deadline so
- * computed is at most one pass early relative to the poll, never fires
- * before itself, and keeps every timer armed in one pass in order.
+ * A duration counts from no earlier than the sleep's init, so its deadline
+ * needs the clock read after that: reading it at every first poll costs
+ * more than the rest of an arm. Instead a sleep polled with a duration is
+ * linked here (its node reads as armed, its runtime pointer tagged), and the
+ * executor flushes the list after each task poll with one clock read for
+ * all of them. Unlinking needs no list head.
  */
 static inline void
-evfut__timers_start_pass(struct evfut__timers *t)
+evfut__timers_defer(struct evfut__timers *t, struct evfut_timer_node *node)
 {
-	t->pass_now = evfut__timers_now(t);
+	struct evfut_timer_link *l = &node->u.wheel;
+
+	l->next = &t->deferred;
+	l->prev = t->deferred.prev;
+	t->deferred.prev->next = l;
+	t->deferred.prev = l;
 }
 
-static inline uint64_t
-evfut__timers_pass_now(const struct evfut__timers *t)
+static inline void
+evfut__timers_undefer(struct evfut_timer_node *node)
 {
-	return t->virtual_clock ? t->virtual_now : t->pass_now;
+	struct evfut_timer_link *l = &node->u.wheel;
+
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+	l->next = l->prev = NULL;
 }
+
+void evfut__timers_flush_deferred(struct evfut__timers *t);
+/* evfut_sleep_reset() to @duration from now, or from the first poll. */
+int evfut__sleep_reset_after(struct evfut_sleep *sleep, evfut_nsec duration);
+
+/* Arms the deferred sleeps; the runtime's thread, as its current one. */
+static inline void
+evfut__timers_flush(struct evfut__timers *t)
+{
+	if (t->deferred.next != &t->deferred)
+		evfut__timers_flush_deferred(t);
+}
+
 /* Arms @node at @deadline: 0, -ENOMEM (nothing changed). */
 int evfut__timers_arm(struct evfut__timers *t, struct evfut_timer_node *node,
                       uint64_t deadline);

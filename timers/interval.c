@@ -60,7 +60,7 @@ interval_poll(struct evfut_future *self, struct evfut_context *cx)
 		return EVFUT_READY;
 	iv->ticks++;
 	iv->scheduled = iv->sleep.node.deadline;
-	now = evfut__timers_pass_now(&cx->runtime->timers);
+	now = evfut__timers_now(&cx->runtime->timers);
 	/* Not armed yet: the next poll arms it, with the task's waker. */
 	iv->sleep.node.deadline = next_tick(iv, iv->scheduled, now);
 	evfut__sleep_set_idle(&iv->sleep, EVFUT__SLEEP_HAS_DEADLINE, 0);
@@ -74,4 +74,28 @@ interval_drop(struct evfut_future *self)
 	        evfut_container_of(self, struct evfut_interval, base);
 
 	evfut_future_drop(&iv->sleep.base);
+}
+
+int
+evfut_interval_reset(struct evfut_interval *interval)
+{
+	if (interval == NULL)
+		return -EINVAL;
+	return evfut__sleep_reset_after(&interval->sleep, interval->period);
+}
+
+int
+evfut_interval_reset_after(struct evfut_interval *interval, evfut_nsec duration)
+{
+	if (interval == NULL)
+		return -EINVAL;
+	return evfut__sleep_reset_after(&interval->sleep, duration);
+}
+
+int
+evfut_interval_reset_at(struct evfut_interval *interval, evfut_nsec deadline)
+{
+	if (interval == NULL)
+		return -EINVAL;
+	return evfut_sleep_reset(&interval->sleep, deadline);
 }

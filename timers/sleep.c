@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "evfut/handle.h"
+
 #include "driver.h"
 #include "runtime.h"
 
@@ -40,6 +42,12 @@ disarm(struct evfut_sleep *sleep)
 {
 	if (!evfut__timer_node_armed(&sleep->node))
 		return;
+	if (evfut__sleep_deferred(sleep)) {
+		evfut__timers_undefer(&sleep->node);
+		evfut__sleep_set_idle(sleep, 0, 0); /* the duration stays */
+		sleep->runtime = evfut__sleep_runtime(sleep);
+		return;
+	}
 	evfut__timers_cancel(&sleep->runtime->timers, &sleep->node);
 	evfut__sleep_set_idle(sleep, EVFUT__SLEEP_HAS_DEADLINE, 0);
 }
@@ -59,7 +67,7 @@ sleep_poll(struct evfut_future *self, struct evfut_context *cx)
 	        evfut_container_of(self, struct evfut_sleep, base);
 	int armed = evfut__timer_node_armed(&sleep->node);
 	struct evfut__timers *timers;
-	evfut_nsec now;
+	unsigned flags;
 	int rc;
 
 	if (!armed && (sleep->node.u.idle.flags & EVFUT__SLEEP_FIRED))
@@ -71,14 +79,28 @@ sleep_poll(struct evfut_future *self, struct evfut_context *cx)
 	}
 	if (!armed) {
 		timers = &cx->runtime->timers;
-		now = evfut__timers_pass_now(timers);
-		if (!(sleep->node.u.idle.flags & EVFUT__SLEEP_HAS_DEADLINE)) {
+		flags = sleep->node.u.idle.flags;
+		if (!(flags & EVFUT__SLEEP_HAS_DEADLINE)) {
+			/* The virtual clock stands still while tasks run. */
+			if (!timers->virtual_clock &&
+			    sleep->node.deadline != 0) {
+				sleep->runtime =
+				        (struct evfut_runtime
+				                 *)((uintptr_t)cx->runtime |
+				                    1u);
+				evfut__timers_defer(timers, &sleep->node);
+				goto store;
+			}
 			sleep->node.deadline =
-			        evfut__nsec_add(now, sleep->node.deadline);
+			        evfut__nsec_add(evfut__timers_now(timers),
+			                        sleep->node.deadline);
 			evfut__sleep_set_idle(sleep, EVFUT__SLEEP_HAS_DEADLINE,
 			                      0);
 		}
-		if (sleep->node.deadline <= now) {
+		if (sleep->node.deadline <= evfut__timers_now(timers)) {
+			/* Ready at once: spend the budget, as tokio's coop. */
+			if (!evfut_coop_proceed(cx))
+				return EVFUT_PENDING;
 			complete(sleep, 0);
 			return EVFUT_READY;
 		}
@@ -124,7 +146,7 @@ evfut_sleep_reset(struct evfut_sleep *sleep, evfut_nsec deadline)
 	timers = &sleep->runtime->timers;
 	if (deadline == EVFUT_NEVER)
 		return 0;
-	if (deadline <= evfut__timers_pass_now(timers)) {
+	if (deadline <= evfut__timers_now(timers)) {
 		/* Due already: let the task poll and complete. */
 		evfut_waker_wake_by_ref(&sleep->waker);
 		return 0;
@@ -138,10 +160,43 @@ evfut_sleep_reset(struct evfut_sleep *sleep, evfut_nsec deadline)
 evfut_nsec
 evfut_sleep_deadline(const struct evfut_sleep *sleep)
 {
+	/* Deferred: its deadline is set by the flush, which can come now. */
+	if (sleep != NULL && evfut__sleep_deferred(sleep))
+		evfut__timers_flush(&evfut__sleep_runtime(sleep)->timers);
 	if (sleep == NULL ||
 	    !(evfut__sleep_flags(sleep) & EVFUT__SLEEP_HAS_DEADLINE))
 		return EVFUT_NEVER;
 	return sleep->node.deadline;
+}
+
+int
+evfut_sleep_elapsed(const struct evfut_sleep *sleep)
+{
+	if (sleep == NULL || evfut__timer_node_armed(&sleep->node))
+		return 0;
+	return (sleep->node.u.idle.flags & EVFUT__SLEEP_FIRED) &&
+	       sleep->node.u.idle.result == 0;
+}
+
+/* Restarts @sleep to end @duration from now (from its first poll if it
+ * was never polled). */
+int
+evfut__sleep_reset_after(struct evfut_sleep *sleep, evfut_nsec duration)
+{
+	if (evfut__sleep_deferred(sleep)) {
+		/* Polled: its flush reads the clock after this call. */
+		sleep->node.deadline = duration;
+		return 0;
+	}
+	if (sleep->runtime != NULL)
+		return evfut_sleep_reset(
+		        sleep, evfut__nsec_add(evfut__timers_now(
+		                                       &sleep->runtime->timers),
+		                               duration));
+	disarm(sleep);
+	sleep->node.deadline = duration;
+	evfut__sleep_set_idle(sleep, 0, 0);
+	return 0;
 }
 
 int

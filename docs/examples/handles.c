@@ -1,10 +1,12 @@
 /*
- * handles: a joinable task whose result is read through its join, and a
- * task aborted while it sleeps.
+ * handles: a joinable task whose result is read through its join, a
+ * task aborted while it sleeps, one aborted from another thread while its
+ * join is awaited, and a task set stopped gracefully.
  *
  * Run: ./build/gcc/docs/examples/handles
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include <evfut.h>
@@ -71,7 +73,7 @@ abort_a_sleeper(struct evfut_runtime *rt)
 	rc = evfut_task_spawn_joinable(rt, &nap.base, sizeof nap, &handle);
 	if (rc < 0)
 		return rc;
-	/* Dropped at its next yield point: here, before its first poll. */
+	/* Queued, never polled: its future is dropped within the call. */
 	evfut_task_abort(&handle);
 	evfut_task_join_init(&join, &handle);
 	rc = evfut_runtime_block_on(rt, &join.base);
@@ -81,6 +83,78 @@ abort_a_sleeper(struct evfut_runtime *rt)
 	return rc;
 }
 /* [abort] */
+
+/* [abort-handle] */
+static void *
+stop_from_elsewhere(void *arg)
+{
+	struct evfut_abort_handle *abort = arg;
+
+	evfut_abort_handle_abort(abort); /* any thread */
+	evfut_abort_handle_drop(abort);
+	return NULL;
+}
+
+static int
+abort_from_another_thread(struct evfut_runtime *rt)
+{
+	struct evfut_sleep nap;
+	struct evfut_join_handle handle;
+	struct evfut_abort_handle abort;
+	struct evfut_task_join join;
+	pthread_t thread;
+	int rc;
+
+	evfut_sleep_init(&nap, 3600 * EVFUT_SEC);
+	rc = evfut_task_spawn_joinable(rt, &nap.base, sizeof nap, &handle);
+	if (rc < 0)
+		return rc;
+	/* Before the join takes the handle over. */
+	evfut_task_abort_handle(&handle, &abort);
+	evfut_task_join_init(&join, &handle);
+	if (pthread_create(&thread, NULL, stop_from_elsewhere, &abort) != 0) {
+		evfut_abort_handle_abort(&abort);
+		evfut_abort_handle_drop(&abort);
+	} else {
+		pthread_detach(thread);
+	}
+	/* The join waits until the abort lands. */
+	rc = evfut_runtime_block_on(rt, &join.base);
+	if (rc == 0)
+		rc = join.result == -ECANCELED ? 0 : -EPROTO;
+	evfut_future_drop(&join.base);
+	return rc;
+}
+/* [abort-handle] */
+
+/* [join-set] */
+/* A server's shutdown: wait for the first connection handler to finish,
+ * then stop the rest and release them all. */
+static int
+stop_gracefully(struct evfut_runtime *rt)
+{
+	struct evfut_join_set set;
+	struct evfut_join_set_next next;
+	struct evfut_sleep handler;
+	int i, rc = 0;
+
+	evfut_join_set_init(&set);
+	for (i = 0; i < 3 && rc == 0; i++) {
+		evfut_sleep_init(&handler, (evfut_nsec)(i + 1) * EVFUT_MSEC);
+		rc = evfut_join_set_spawn(&set, rt, &handler.base,
+		                          sizeof handler);
+	}
+	evfut_join_set_next_init(&next, &set);
+	if (rc == 0)
+		rc = evfut_runtime_block_on(rt, &next.base);
+	if (rc == 0)
+		rc = next.result; /* 0: the 1 ms handler completed */
+	evfut_future_drop(&next.base);
+	/* Aborts the two still running and releases every task. */
+	evfut_join_set_finish(&set);
+	return rc;
+}
+/* [join-set] */
 
 int
 main(void)
@@ -97,6 +171,10 @@ main(void)
 		rc = -EPROTO;
 	if (rc == 0)
 		rc = abort_a_sleeper(rt);
+	if (rc == 0)
+		rc = abort_from_another_thread(rt);
+	if (rc == 0)
+		rc = stop_gracefully(rt);
 	evfut_runtime_destroy(rt);
 	printf("handles: %s\n", rc == 0 ? "ok" : "failed");
 	return rc == 0 ? 0 : 1;

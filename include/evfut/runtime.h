@@ -34,7 +34,11 @@ enum evfut_clock {
 	EVFUT_CLOCK_BOOTTIME = 1,
 	/** A paused clock for tests: it starts at 0, moves only by
 	    evfut_runtime_advance(), and jumps to the next deadline whenever
-	    every task is idle and no I/O is ready. */
+	    every task is idle, no I/O is ready, no wake from another thread
+	    is pending and no blocking-pool job started by one of its tasks
+	    is in flight (as tokio holds auto-advance back during
+	    spawn_blocking). Not on a borrowed base: see
+	    evfut_runtime_create(). */
 	EVFUT_CLOCK_VIRTUAL = 2,
 };
 
@@ -82,7 +86,9 @@ struct evfut_stats {
 	uint64_t accept_backoffs; /**< Accepts delayed for want of fds. */
 	uint64_t tasks_held;      /**< Tasks whose memory is not released:
 	                               live ones, and finished ones a waker or
-	                               a join handle still refers to. */
+	                               a join handle still refers to; and
+	                               blocking-pool jobs in flight, whose
+	                               future has not seen them finish. */
 	uint64_t pool_bytes;      /**< Memory kept for spawned tasks, in use or
 	                               free; see evfut_runtime_trim(). */
 };
@@ -97,8 +103,10 @@ struct evfut_stats {
  * @return 0; -EINVAL if @p out is NULL or the options name no clock, or a
  * clock the system lacks; -ENOMEM if memory or the event_base could not be
  * had (libevent reports no reason); -EMFILE or -ENFILE if no file
- * descriptor was left for the eventfd or the timerfd. Any
- * thread.
+ * descriptor was left for the eventfd or the timerfd; -ENOTSUP if the
+ * options borrow a host's base and ask for EVFUT_CLOCK_VIRTUAL (the host's
+ * loop blocks where the runtime cannot see that every task is idle, so the
+ * clock could never jump). Any thread.
  */
 EVFUT_API int evfut_runtime_create(struct evfut_runtime **out,
                                    const struct evfut_runtime_options *options);

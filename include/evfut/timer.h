@@ -103,7 +103,11 @@ EVFUT_API evfut_nsec evfut_sleep_deadline(const struct evfut_sleep *sleep);
 
 /**
  * Initialises @p sleep to complete @p duration nanoseconds after its first
- * poll. Durations too large to add to the clock saturate to EVFUT_NEVER.
+ * poll, and never before @p duration has passed since this call on the
+ * runtime's clock, however long the poll that first polls it runs.
+ * Durations too large to add to the clock saturate to EVFUT_NEVER. A sleep
+ * ready at its first poll spends one unit of the task's cooperative budget
+ * (see evfut_coop_proceed()); with the budget spent it yields first.
  */
 EVFUT_API void evfut_sleep_init(struct evfut_sleep *sleep, evfut_nsec duration);
 
@@ -123,6 +127,16 @@ EVFUT_API void evfut_sleep_until_init(struct evfut_sleep *sleep,
  * not grow (the sleep is then disarmed and its next poll retries).
  */
 EVFUT_API int evfut_sleep_reset(struct evfut_sleep *sleep, evfut_nsec deadline);
+
+/**
+ * Whether the deadline of @p sleep has passed: the timer driver fired it,
+ * or a poll found it due (tokio's Sleep::is_elapsed). A sleep moved by
+ * evfut_sleep_reset() is pending again. The runtime's thread.
+ *
+ * @return 1 or 0; 0 also for NULL and for a sleep that failed (see
+ * evfut_sleep_result()).
+ */
+EVFUT_API int evfut_sleep_elapsed(const struct evfut_sleep *sleep);
 
 /**
  * What an interval does with ticks it missed because its task was late: a
@@ -169,6 +183,34 @@ struct evfut_interval {
 EVFUT_API int evfut_interval_init(struct evfut_interval *interval,
                                   evfut_nsec period,
                                   enum evfut_missed_tick missed);
+
+/**
+ * Restarts the schedule of @p interval: its next tick is one period from
+ * now (tokio's Interval::reset), and the ticks after it follow from there.
+ * On an interval never polled, "now" is its first poll. The runtime's
+ * thread.
+ *
+ * @return 0; -EINVAL if @p interval is NULL; -ENOMEM as evfut_sleep_reset().
+ */
+EVFUT_API int evfut_interval_reset(struct evfut_interval *interval);
+
+/**
+ * evfut_interval_reset() with the next tick @p duration from now (0: at
+ * once, tokio's reset_immediately).
+ *
+ * @return as evfut_interval_reset().
+ */
+EVFUT_API int evfut_interval_reset_after(struct evfut_interval *interval,
+                                         evfut_nsec duration);
+
+/**
+ * evfut_interval_reset() with the next tick at @p deadline on the
+ * runtime's clock (in the past: at the next poll).
+ *
+ * @return as evfut_interval_reset().
+ */
+EVFUT_API int evfut_interval_reset_at(struct evfut_interval *interval,
+                                      evfut_nsec deadline);
 
 /**
  * A future that runs @p inner for at most a duration: it completes with the

@@ -16,8 +16,9 @@
  *   and when the runtime is quiet no wake is left pending (the root
  *   future of each run sees its own polls follow each other with no probe
  *   poll between while the model still waits for one: a lost wakeup);
- * - an aborted task is dropped, never polled, and its future is dropped
- *   exactly once (completed tasks' futures too);
+ * - an aborted task is dropped within the abort (no op runs inside a
+ *   poll, so every task is idle or queued then), never polled, and its
+ *   future is dropped exactly once (completed tasks' futures too);
  * - refcounts balance: a started task's release callback runs exactly
  *   once, exactly when it finished and the harness holds no waker of it;
  *   the runtime's count of held tasks matches the tasks the model says
@@ -458,9 +459,12 @@ apply(struct fuzz_input *in, long base_blocks)
 		break;
 	case 10: /* abort through the join handle */
 		if (s->used && s->has_handle) {
-			evfut_task_abort(&s->handle);
+			/* Before the call: an idle or queued task's future
+			 * is dropped within it. */
 			if (!s->m_finished)
 				s->m_aborted = 1;
+			evfut_task_abort(&s->handle);
+			CHECK(s->m_finished);
 		}
 		break;
 	case 11:
@@ -471,11 +475,11 @@ apply(struct fuzz_input *in, long base_blocks)
 		break;
 	case 12:
 		if ((op & 0xf0) == 0xf0) { /* rare: abort everything */
-			CHECK(evfut_runtime_shutdown(rt) == 0);
 			for (int i = 0; i < SLOTS; i++) {
 				if (slots[i].used && !slots[i].m_finished)
 					slots[i].m_aborted = 1;
 			}
+			CHECK(evfut_runtime_shutdown(rt) == 0);
 		}
 		break;
 	default:
