@@ -108,11 +108,13 @@ evfut__clock_ns(int clock_id)
 }
 
 uint64_t
-evfut__timers_now(const struct evfut__timers *t)
+evfut__timers_now(struct evfut__timers *t)
 {
 	if (t->virtual_clock)
-		return t->virtual_now;
-	return evfut__clock_ns(t->source.clock_id);
+		t->seen = t->virtual_now;
+	else
+		t->seen = evfut__clock_ns(t->source.clock_id);
+	return t->seen;
 }
 
 /* Arms the source at @deadline if that is earlier than where it is. */

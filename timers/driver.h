@@ -83,6 +83,8 @@ struct evfut__timers {
 	struct evfut_timer_link deferred;
 	bool virtual_clock;
 	uint64_t virtual_now;
+	/* The latest reading of the clock: now is never earlier */
+	uint64_t seen;
 	evfut_trace_fn trace; /* the runtime's, or NULL */
 	void *trace_arg;
 	uint64_t fired; /* counters */
@@ -93,7 +95,14 @@ struct evfut__timers {
 int evfut__timers_init(struct evfut__timers *t, struct evfut_runtime *rt,
                        enum evfut_clock clock);
 void evfut__timers_finish(struct evfut__timers *t);
-uint64_t evfut__timers_now(const struct evfut__timers *t);
+uint64_t evfut__timers_now(struct evfut__timers *t);
+
+/* A lower bound of now that reads no clock: the latest reading. */
+static inline uint64_t
+evfut__timers_seen(const struct evfut__timers *t)
+{
+	return t->virtual_clock ? t->virtual_now : t->seen;
+}
 
 /* The time on @clock_id, in nanoseconds. */
 uint64_t evfut__clock_ns(int clock_id);

@@ -113,8 +113,9 @@ EVFUT_API void evfut_sleep_init(struct evfut_sleep *sleep, evfut_nsec duration);
 
 /**
  * Initialises @p sleep to complete at @p deadline on the runtime's clock
- * (see evfut_runtime_now()); a deadline in the past completes on the first
- * poll.
+ * (see evfut_runtime_now()); a deadline at or before the runtime's latest
+ * clock reading completes on the first poll, a later one that has passed
+ * at the next loop iteration.
  */
 EVFUT_API void evfut_sleep_until_init(struct evfut_sleep *sleep,
                                       evfut_nsec deadline);

@@ -398,6 +398,39 @@ START_TEST(test_timers_sleep_elapsed_on_the_real_clock)
 }
 END_TEST
 
+/* A deadline the runtime's clock has read is due at the first poll. */
+START_TEST(test_timers_deadline_already_read_is_ready_at_once)
+{
+	struct evfut_sleep s;
+
+	evfut_sleep_until_init(&s, evfut_runtime_now(harness_rt));
+	ck_assert_int_eq(poll_noop(&s.base), EVFUT_READY);
+	ck_assert_int_eq(evfut_sleep_result(&s), 0);
+	evfut_future_drop(&s.base);
+}
+END_TEST
+
+/*
+ * A deadline that passed after the runtime's latest reading is not read
+ * for at the first poll: it waits in the store, and the timer source,
+ * armed in the past, completes it at the next loop iteration, never
+ * before the deadline.
+ */
+START_TEST(test_timers_deadline_passed_since_the_reading_fires_next)
+{
+	evfut_nsec deadline = evfut_runtime_now(harness_rt) + MS;
+	struct evfut_sleep s;
+
+	spin(2 * MS);
+	evfut_sleep_until_init(&s, deadline);
+	ck_assert_int_eq(evfut_runtime_block_on(harness_rt, &s.base), 0);
+	ck_assert_int_eq(evfut_sleep_result(&s), 0);
+	ck_assert_uint_ge(monotonic(), deadline);
+	ck_assert_uint_ge(evfut_runtime_now(harness_rt), deadline);
+	evfut_future_drop(&s.base);
+}
+END_TEST
+
 /* A reset of a sleep waiting for its deadline arms it: no wake. */
 START_TEST(test_timers_reset_of_a_deferred_sleep_wakes_nothing)
 {
@@ -533,6 +566,9 @@ timer_edges_suite(void)
 	tcase_add_loop_test(
 	        tc, test_timers_duration_counts_from_init_after_a_long_poll,
 	        SLEEP, INTERVAL + 1);
+	tcase_add_test(tc, test_timers_deadline_already_read_is_ready_at_once);
+	tcase_add_test(
+	        tc, test_timers_deadline_passed_since_the_reading_fires_next);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("after-destroy");
