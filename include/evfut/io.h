@@ -28,6 +28,7 @@ extern "C" {
 #endif
 
 struct event;
+struct evfut_io_op;
 struct evfut_runtime;
 
 /** Readiness directions. */
@@ -45,11 +46,13 @@ struct evfut_runtime;
 struct evfut_io {
 	/* private */
 	int fd;
-	unsigned ready;      /* EVFUT_READABLE | EVFUT_WRITABLE */
-	unsigned stream;     /* a byte stream: a short read drained it */
-	struct event *event; /* NULL: not registered, or deregistered */
+	unsigned ready;         /* EVFUT_READABLE | EVFUT_WRITABLE */
+	struct event *event;    /* NULL: not registered, or deregistered */
+	struct event *level[2]; /* level-triggered backends: per direction */
 	struct evfut_runtime *runtime;
-	struct evfut_waker waker[2]; /* the latest reader's and writer's */
+	struct evfut_waker
+	        waker[2]; /* evfut_io_poll_ready()'s, per direction */
+	struct evfut_io_op *waiters[2]; /* pending operations, per direction */
 };
 
 /**
@@ -119,7 +122,9 @@ struct evfut_io_op {
 	size_t len;
 	size_t done;
 	unsigned kind;
-	unsigned waiting; /* returned Pending: its waker is in the io */
+	struct evfut_waker waker;  /* while queued in the registration */
+	struct evfut_io_op *next;  /* in the direction's waiters */
+	struct evfut_io_op **link; /* what points here; NULL: not queued */
 	struct sockaddr *addr;
 	socklen_t *addrlen;
 	socklen_t to_len;
