@@ -129,7 +129,7 @@ END_TEST
 
 START_TEST(test_eof_fifo_data_and_close_give_eof)
 {
-	char path[] = "/tmp/evfut-fifo-XXXXXX";
+	char path[64] = "/tmp/evfut-fifo-XXXXXX";
 	size_t bytes;
 	int rd;
 	int wr;
