@@ -1,13 +1,14 @@
 /*
- * Registrations: one edge-triggered persistent event per descriptor, the
- * readiness it reported, and the latest waker per direction.
+ * Registrations: the libevent events of one descriptor, the readiness they
+ * reported, and the operations waiting per direction.
  *
- * Edge-triggered, because readiness is cached here until an operation
- * sees EAGAIN: a level-triggered event would fire on every loop iteration
- * while nobody reads. The callback runs on the loop's thread, after the
- * poll that stored the waker returned, so readiness that arrives between
- * an operation's EAGAIN and the end of that poll is reported by the next
- * epoll_wait and wakes the stored waker: nothing is lost in between.
+ * Readiness is cached until an operation sees EAGAIN, so the events are
+ * edge-triggered where the backend allows; on a level-triggered backend a
+ * direction is watched only while it is not known ready, or it would fire
+ * on every loop iteration while nobody reads. The callback runs on the
+ * loop's thread, after the poll that queued the waiter returned, so
+ * readiness that arrives between an operation's EAGAIN and the end of that
+ * poll is reported by the next wait: nothing is lost in between.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,10 +1,12 @@
 /*
  * evfut/io.h: the reactor. A registration ties one file descriptor to the
- * runtime's event_base with one persistent, edge-triggered libevent event.
- * It caches readiness per direction (cleared only when an operation returns
- * EAGAIN, so a socket that is already readable costs no loop iteration) and
- * keeps the latest waker per direction: one reader and one writer at a
- * time, like a socket in tokio.
+ * runtime's event_base: one persistent edge-triggered libevent event where
+ * the backend has edges (epoll), one level-triggered event per direction,
+ * watched only while that direction is not known ready, elsewhere (poll,
+ * select). It caches readiness per direction (cleared only when an
+ * operation returns EAGAIN: a short read proves nothing, see reactor.md)
+ * and keeps a waker per pending operation, so any number of operations
+ * may wait on one direction.
  *
  * The I/O futures below (read, read_exact, write_all, accept, connect,
  * UDP send/receive, readiness) complete with a byte count, a new file
@@ -62,7 +64,9 @@ struct evfut_io {
  *
  * @return 0; -EINVAL if @p io or @p rt is NULL; -EBADF if @p fd is not an
  * open descriptor; -ENOMEM if the event could not be allocated; -EPERM if
- * the descriptor cannot be polled (a regular file). The runtime's thread.
+ * the descriptor cannot be polled (a regular file on epoll; poll and
+ * select accept it, always ready); -EMFILE on select for a descriptor at
+ * or above FD_SETSIZE. The runtime's thread.
  */
 EVFUT_API int evfut_io_register(struct evfut_io *io, struct evfut_runtime *rt,
                                 int fd);
@@ -87,7 +91,8 @@ EVFUT_API int evfut_io_fd(const struct evfut_io *io);
 /**
  * For hand-written I/O futures: whether @p io is ready in @p direction
  * (one of EVFUT_READABLE, EVFUT_WRITABLE). When it is not, the waker of
- * @p cx is stored as the direction's latest waker.
+ * @p cx is stored as the direction's latest waker (one slot per direction
+ * for hand-written futures; the next report wakes and releases it).
  *
  * @return 1 when ready; 0 when not (the waker is stored); -EBADF when the
  * registration was removed; -EINVAL for a bad argument.
