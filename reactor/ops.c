@@ -13,6 +13,7 @@
 #include "evfut/handle.h"
 #include "evfut/io.h"
 
+#include "io-queue.h"
 #include "runtime.h"
 
 enum op_kind {
@@ -70,6 +71,14 @@ release_backoff(struct evfut_io_op *op)
 		op->backoff = NULL;
 	}
 	evfut_waker_drop(&op->backoff_waker);
+}
+
+/* Out of the registration's waiters, the waker released. */
+static void
+release_wait(struct evfut_io_op *op)
+{
+	evfut__io_unqueue(op);
+	evfut_waker_drop(&op->waker);
 }
 
 /* The back-off delay has passed: try again. */
@@ -131,11 +140,9 @@ attempt(struct evfut_io_op *op)
 	case OP_WRITABLE:
 		return 0;
 	case OP_READ:
+		/* A short read does not clear readiness: end of file or a
+		 * reset may have come in the same report (see reactor.md). */
 		n = read(fd, buf, op->len);
-		/* Drained: the next read would only learn EAGAIN (one syscall
-		 * per message saved); a new edge sets readiness again. */
-		if (n > 0 && (size_t)n < op->len && op->io->stream)
-			evfut_io_clear_ready(op->io, EVFUT_READABLE);
 		break;
 	case OP_READ_EXACT:
 		n = read(fd, buf + op->done, op->len - op->done);
@@ -166,6 +173,20 @@ attempt(struct evfut_io_op *op)
 	return n < 0 ? -errno : n;
 }
 
+/* 1 ready, 0 queued with the waker of @cx, -EBADF deregistered. */
+static int
+wait_ready(struct evfut_io_op *op, unsigned direction, struct evfut_context *cx)
+{
+	if (op->io->event == NULL) {
+		release_wait(op);
+		return -EBADF;
+	}
+	if (op->io->ready & direction)
+		return 1;
+	evfut__io_queue(op, direction, cx);
+	return 0;
+}
+
 static enum evfut_poll
 op_poll(struct evfut_future *self, struct evfut_context *cx)
 {
@@ -179,8 +200,7 @@ op_poll(struct evfut_future *self, struct evfut_context *cx)
 	if (!evfut_coop_proceed(cx))
 		return EVFUT_PENDING;
 	for (;;) {
-		ready = evfut_io_poll_ready(op->io, direction, cx);
-		op->waiting = ready == 0;
+		ready = wait_ready(op, direction, cx);
 		if (ready == 0)
 			return EVFUT_PENDING;
 		if (ready < 0) {
@@ -201,6 +221,7 @@ op_poll(struct evfut_future *self, struct evfut_context *cx)
 			return EVFUT_PENDING; /* the back-off timer wakes it */
 		/* Completed: nothing stays behind, so the op may be reused. */
 		release_backoff(op);
+		release_wait(op);
 		op->result = n;
 		return EVFUT_READY;
 	}
@@ -212,11 +233,7 @@ op_drop(struct evfut_future *self)
 	struct evfut_io_op *op =
 	        evfut_container_of(self, struct evfut_io_op, base);
 
-	/* One waiter per direction: the stored waker is this operation's. */
-	if (op->waiting && op->io->event != NULL)
-		evfut_waker_drop(&op->io->waker[direction_of(op->kind) ==
-		                                EVFUT_WRITABLE]);
-	op->waiting = 0;
+	release_wait(op);
 	release_backoff(op);
 }
 

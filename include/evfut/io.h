@@ -1,10 +1,12 @@
 /*
  * evfut/io.h: the reactor. A registration ties one file descriptor to the
- * runtime's event_base with one persistent, edge-triggered libevent event.
- * It caches readiness per direction (cleared only when an operation returns
- * EAGAIN, so a socket that is already readable costs no loop iteration) and
- * keeps the latest waker per direction: one reader and one writer at a
- * time, like a socket in tokio.
+ * runtime's event_base: one persistent edge-triggered libevent event where
+ * the backend has edges (epoll), one level-triggered event per direction,
+ * watched only while that direction is not known ready, elsewhere (poll,
+ * select). It caches readiness per direction (cleared only when an
+ * operation returns EAGAIN: a short read proves nothing, see reactor.md)
+ * and keeps a waker per pending operation, so any number of operations
+ * may wait on one direction.
  *
  * The I/O futures below (read, read_exact, write_all, accept, connect,
  * UDP send/receive, readiness) complete with a byte count, a new file
@@ -28,6 +30,7 @@ extern "C" {
 #endif
 
 struct event;
+struct evfut_io_op;
 struct evfut_runtime;
 
 /** Readiness directions. */
@@ -45,11 +48,13 @@ struct evfut_runtime;
 struct evfut_io {
 	/* private */
 	int fd;
-	unsigned ready;      /* EVFUT_READABLE | EVFUT_WRITABLE */
-	unsigned stream;     /* a byte stream: a short read drained it */
-	struct event *event; /* NULL: not registered, or deregistered */
+	unsigned ready;         /* EVFUT_READABLE | EVFUT_WRITABLE */
+	struct event *event;    /* NULL: not registered, or deregistered */
+	struct event *level[2]; /* level-triggered backends: per direction */
 	struct evfut_runtime *runtime;
-	struct evfut_waker waker[2]; /* the latest reader's and writer's */
+	struct evfut_waker
+	        waker[2]; /* evfut_io_poll_ready()'s, per direction */
+	struct evfut_io_op *waiters[2]; /* pending operations, per direction */
 };
 
 /**
@@ -59,7 +64,9 @@ struct evfut_io {
  *
  * @return 0; -EINVAL if @p io or @p rt is NULL; -EBADF if @p fd is not an
  * open descriptor; -ENOMEM if the event could not be allocated; -EPERM if
- * the descriptor cannot be polled (a regular file). The runtime's thread.
+ * the descriptor cannot be polled (a regular file on epoll; poll and
+ * select accept it, always ready); -EMFILE on select for a descriptor at
+ * or above FD_SETSIZE. The runtime's thread.
  */
 EVFUT_API int evfut_io_register(struct evfut_io *io, struct evfut_runtime *rt,
                                 int fd);
@@ -84,7 +91,8 @@ EVFUT_API int evfut_io_fd(const struct evfut_io *io);
 /**
  * For hand-written I/O futures: whether @p io is ready in @p direction
  * (one of EVFUT_READABLE, EVFUT_WRITABLE). When it is not, the waker of
- * @p cx is stored as the direction's latest waker.
+ * @p cx is stored as the direction's latest waker (one slot per direction
+ * for hand-written futures; the next report wakes and releases it).
  *
  * @return 1 when ready; 0 when not (the waker is stored); -EBADF when the
  * registration was removed; -EINVAL for a bad argument.
@@ -119,7 +127,9 @@ struct evfut_io_op {
 	size_t len;
 	size_t done;
 	unsigned kind;
-	unsigned waiting; /* returned Pending: its waker is in the io */
+	struct evfut_waker waker;  /* while queued in the registration */
+	struct evfut_io_op *next;  /* in the direction's waiters */
+	struct evfut_io_op **link; /* what points here; NULL: not queued */
 	struct sockaddr *addr;
 	socklen_t *addrlen;
 	socklen_t to_len;

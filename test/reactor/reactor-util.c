@@ -323,6 +323,23 @@ count_timeouts(const struct event_base *base, const struct event *ev, void *arg)
 }
 
 int
+events_per_io(void)
+{
+	return event_base_get_features(evfut_runtime_event_base(harness_rt)) &
+	                       EV_FEATURE_ET
+	               ? 1
+	               : 2;
+}
+
+bool
+backend_is(const char *method)
+{
+	return strcmp(event_base_get_method(
+	                      evfut_runtime_event_base(harness_rt)),
+	              method) == 0;
+}
+
+int
 added_events(struct event_base *base)
 {
 	int timeouts = 0;

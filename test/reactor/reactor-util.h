@@ -132,6 +132,12 @@ void make_socketpair(int fds[2]);
  */
 int added_events(struct event_base *base);
 
+/* libevent events per registration on harness_rt's backend: 1 with edges
+ * (epoll), 2 on a level-triggered one (poll, select). */
+int events_per_io(void);
+/* Whether harness_rt's backend is @method ("epoll", "poll", "select"). */
+bool backend_is(const char *method);
+
 /* Runs @future to completion on harness_rt and asserts that it did. */
 void await(struct evfut_future *future);
 

@@ -335,12 +335,13 @@ START_TEST(test_reactor_dropped_read_removes_its_waker_and_close_its_event)
 	w = harness_counter_waker(&c);
 	cx = counter_context(&w);
 	moved_setup();
-	ck_assert_int_eq(added_events(rt_base()), before + 1);
+	ck_assert_int_eq(added_events(rt_base()), before + events_per_io());
 	/* Control: a pending read is woken by data. */
 	ck_assert_int_eq(evfut_future_poll(&mv.op.base, &cx), EVFUT_PENDING);
 	write_byte(mv.peer, 'a');
 	loop_once_nonblock();
-	ck_assert_int_eq(atomic_load(&c.wake_by_refs), 1);
+	ck_assert_int_eq(atomic_load(&c.wakes) + atomic_load(&c.wake_by_refs),
+	                 1);
 	ck_assert_int_eq(evfut_future_poll(&mv.op.base, &cx), EVFUT_READY);
 	ck_assert_int_eq(mv.op.result, 1);
 	evfut_future_drop(&mv.op.base);
@@ -352,8 +353,8 @@ START_TEST(test_reactor_dropped_read_removes_its_waker_and_close_its_event)
 	ck_assert_int_eq(atomic_load(&c.live), 1);
 	write_byte(mv.peer, 'b');
 	loop_once_nonblock();
-	ck_assert_int_eq(atomic_load(&c.wake_by_refs), 1);
-	ck_assert_int_eq(atomic_load(&c.wakes), 0);
+	ck_assert_int_eq(atomic_load(&c.wakes) + atomic_load(&c.wake_by_refs),
+	                 1);
 	/* The data is still there for the next reader. */
 	ck_assert_int_eq(read(mv.io.fd, &byte, 1), 1);
 	ck_assert_int_eq(byte, 'b');
@@ -400,7 +401,7 @@ START_TEST(test_reactor_deregister_leaves_no_event_on_the_base)
 
 	make_socketpair(fds);
 	ck_assert_int_eq(evfut_io_register(&io, harness_rt, fds[0]), 0);
-	ck_assert_int_eq(added_events(rt_base()), before + 1);
+	ck_assert_int_eq(added_events(rt_base()), before + events_per_io());
 	evfut_io_deregister(&io);
 	ck_assert_int_eq(added_events(rt_base()), before);
 	ck_assert_int_eq(evfut_io_fd(&io), -1);
@@ -641,6 +642,14 @@ START_TEST(test_reactor_register_rejects_regular_file_with_eperm)
 	FILE *file = tmpfile();
 
 	ck_assert_ptr_nonnull(file);
+	if (events_per_io() == 2) {
+		/* poll and select report a regular file always ready. */
+		ck_assert_int_eq(
+		        evfut_io_register(&io, harness_rt, fileno(file)), 0);
+		evfut_io_deregister(&io);
+		fclose(file);
+		return;
+	}
 	ck_assert_int_eq(evfut_io_register(&io, harness_rt, fileno(file)),
 	                 -EPERM);
 	ck_assert_int_eq(added_events(rt_base()), before);
@@ -793,7 +802,8 @@ START_TEST(test_reactor_end_of_file_wakes_a_waiting_read)
 	ck_assert_int_eq(close(mv.peer), 0);
 	mv.peer = -1;
 	loop_once_nonblock();
-	ck_assert_int_eq(atomic_load(&c.wake_by_refs), 1);
+	ck_assert_int_eq(atomic_load(&c.wakes) + atomic_load(&c.wake_by_refs),
+	                 1);
 	ck_assert_int_eq(evfut_future_poll(&mv.op.base, &cx), EVFUT_READY);
 	ck_assert_int_eq(mv.op.result, 0);
 	moved_finish();
