@@ -49,7 +49,7 @@ struct host {
 };
 
 /*
- * The echo service: one task per connection, as in examples/evfut-echo.c.
+ * The echo service: one task per connection, as in examples/echo/conn.c.
  * The connection registers its descriptor on its first poll, in the task's
  * own copy, since a registration must not move.
  */

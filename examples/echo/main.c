@@ -1,0 +1,145 @@
+/*
+ * evfut-echo: an echo server, one task per connection.
+ *
+ * Run: ./build/demo/examples/echo/evfut-echo [--port PORT] [--host ADDR]
+ *      then, e.g.: socat - TCP:127.0.0.1:7007
+ *  or: evfut-echo --unix /tmp/echo.sock; socat - UNIX-CONNECT:/tmp/echo.sock
+ *
+ * It prints "listening on HOST:PORT" (or "listening on PATH") once ready.
+ * A connection that sends nothing for --idle-timeout is closed; past
+ * --max-connections, a new connection is accepted and closed at once.
+ * SIGINT or SIGTERM stops it (connections still open are cancelled, the
+ * socket file is removed). Bad arguments exit 2, failures 1.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "echo.h"
+
+/* [server] */
+struct server {
+	struct evfut_future base;
+	struct evfut_io listener;
+	struct evfut_io_op accept;
+	struct evfut_signal stop;
+	struct echo_limits limits;
+};
+
+static enum evfut_poll
+server_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	struct server *s = evfut_container_of(self, struct server, base);
+
+	for (;;) {
+		if (evfut_future_poll(&s->stop.base, cx) == EVFUT_READY)
+			return EVFUT_READY;
+		if (evfut_future_poll(&s->accept.base, cx) == EVFUT_PENDING)
+			return EVFUT_PENDING;
+		if (s->accept.result >= 0)
+			echo_conn_spawn(&s->limits, (int)s->accept.result, cx);
+		else
+			fprintf(stderr, "evfut-echo: accept: %s\n",
+			        strerror((int)-s->accept.result));
+		evfut_accept_init(&s->accept, &s->listener, NULL, NULL);
+	}
+}
+/* [server] */
+
+/* Removes a socket file that no server listens on any more; refuses to
+ * touch anything else. 0, or a negative errno. */
+static int
+remove_stale_socket(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(addr.sun_path, path, strlen(path)); /* options.c checked it */
+	rc = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0
+	             ? -EADDRINUSE
+	             : -errno;
+	close(fd);
+	if (rc != -ECONNREFUSED)
+		return rc == -EADDRINUSE ? rc : 0; /* gone meanwhile: ENOENT */
+	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static int
+listen_on(struct server *s, struct evfut_runtime *rt,
+          const struct echo_options *o)
+{
+	int rc;
+
+	if (o->unix_path == NULL) {
+		rc = evfut_tcp_listen(&s->listener, rt, o->host, o->port, 1024,
+		                      0);
+		if (rc == 0)
+			printf("listening on %s:%d\n", o->host,
+			       evfut_io_local_port(&s->listener));
+		return rc;
+	}
+	rc = remove_stale_socket(o->unix_path);
+	if (rc == 0)
+		rc = evfut_unix_listen(&s->listener, rt, o->unix_path, 1024);
+	if (rc == 0)
+		printf("listening on %s\n", o->unix_path);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const int stop_signals[] = {SIGINT, SIGTERM};
+	struct server server = {.base = EVFUT_FUTURE_INIT(server_poll, NULL)};
+	struct echo_options options;
+	struct evfut_runtime *rt;
+	int rc;
+
+	rc = echo_options_parse(&options, argc, argv);
+	if (rc >= 0)
+		return rc;
+	server.limits.idle_timeout = options.idle_timeout;
+	server.limits.max_connections = options.max_connections;
+	rc = evfut_runtime_create(&rt, NULL);
+	if (rc < 0)
+		goto fail;
+	rc = listen_on(&server, rt, &options);
+	if (rc < 0)
+		goto fail_listen;
+	rc = evfut_signal_init(&server.stop, rt, stop_signals, 2);
+	if (rc < 0)
+		goto fail_signal;
+	evfut_accept_init(&server.accept, &server.listener, NULL, NULL);
+	fflush(stdout);
+	rc = evfut_runtime_block_on(rt, &server.base);
+	evfut_future_drop(&server.stop.base);
+fail_signal:
+	evfut_future_drop(&server.accept.base);
+	evfut_io_close(&server.listener);
+	if (options.unix_path != NULL)
+		unlink(options.unix_path);
+fail_listen:
+	evfut_runtime_destroy(rt);
+	if (rc == 0)
+		return 0;
+fail:
+	fprintf(stderr, "evfut-echo: %s%s%s\n",
+	        options.unix_path != NULL ? options.unix_path : "",
+	        options.unix_path != NULL ? ": " : "", strerror(-rc));
+	return 1;
+}
