@@ -1,12 +1,14 @@
 /*
  * Suite "reactor": the end of a stream is never lost. The last data and
- * the hang-up or reset arrive in one report (a pipe whose writer exited, a
- * FIFO, TCP data then RST or FIN), and a read after the short read must
- * still see end of file or the error; half-close both ways; two operations
- * on one direction; a completed operation releases its waker; an idle
- * ready descriptor does not spin a level-triggered loop. Run on every
- * libevent backend (./dev sets EVENT_NOEPOLL, EVENT_NOPOLL). Each case
- * runs under a timeout of its own, far below Check's.
+ * the hang-up or reset arrive in one report (a pipe whose writer exited,
+ * also while another task keeps the runtime busy, a FIFO, TCP data then
+ * RST or FIN), and a read after the short read must still see end of file
+ * or the error; half-close both ways; a refused connect completes with its
+ * error; two operations on one direction; a completed operation releases
+ * its waker; an idle ready descriptor does not spin a level-triggered
+ * loop. Run on every libevent backend (./dev sets EVENT_NOEPOLL,
+ * EVENT_NOPOLL). Each case runs under a timeout of its own, far below
+ * Check's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -127,6 +129,54 @@ START_TEST(test_eof_pipe_writer_exits_while_runtime_waits_gives_eof)
 }
 END_TEST
 
+/* Busy for one poll: once the drain is registered, forks a writer and
+ * waits for it to exit, so its data and its exit land in one report. */
+struct busy_writer {
+	struct evfut_future base;
+	const struct drain *drain; /* waits for it to be registered */
+	int fd;                    /* the pipe's write end */
+};
+
+static enum evfut_poll
+busy_writer_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	struct busy_writer *b =
+	        evfut_container_of(self, struct busy_writer, base);
+	int status;
+	pid_t pid;
+
+	if (!b->drain->registered) {
+		evfut_waker_wake_by_ref(cx->waker); /* yield */
+		return EVFUT_PENDING;
+	}
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		write_all_blocking(b->fd, "busy");
+		_exit(0);
+	}
+	close(b->fd);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return EVFUT_READY;
+}
+
+START_TEST(test_eof_pipe_writer_exits_while_runtime_is_busy_gives_eof)
+{
+	struct drain d = {.base = {drain_poll, drain_drop}};
+	struct busy_writer b = {.base = {busy_writer_poll, NULL}, .drain = &d};
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	d.fd = p[0];
+	b.fd = p[1];
+	ck_assert_int_eq(evfut_task_spawn(harness_rt, &b.base, sizeof(b)), 0);
+	await_or_fail(&d.base, GUARD_S);
+	ck_assert_int_eq(d.last, 0);
+	ck_assert_uint_eq(d.bytes, 4);
+	close(p[0]);
+}
+END_TEST
+
 START_TEST(test_eof_fifo_data_and_close_give_eof)
 {
 	char path[64] = "/tmp/evfut-fifo-XXXXXX";
@@ -222,6 +272,30 @@ START_TEST(test_eof_tcp_reset_with_nothing_pending_gives_econnreset)
 	ck_assert_int_eq(drain_fd(fds[0], &bytes), -ECONNRESET);
 	ck_assert_uint_eq(bytes, 0);
 	close(fds[0]);
+}
+END_TEST
+
+/* The connect fails after it started: the error (EPOLLERR, or what poll
+ * and select report) completes the pending connect, with the error. */
+START_TEST(test_eof_connect_to_closed_port_gives_econnrefused)
+{
+	struct evfut_io listener, io;
+	struct evfut_io_op op;
+	uint16_t port;
+	int rc;
+
+	ck_assert_int_eq(evfut_tcp_listen(&listener, harness_rt, NULL, 0, 8, 0),
+	                 0);
+	port = (uint16_t)evfut_io_local_port(&listener);
+	ck_assert_int_eq(evfut_io_close(&listener), 0);
+	rc = evfut_tcp_connect_start(&io, harness_rt, "127.0.0.1", port);
+	if (rc == -ECONNREFUSED) /* known at once: no report to read */
+		return;
+	ck_assert_int_eq(rc, 0);
+	evfut_connect_init(&op, &io);
+	await_or_fail(&op.base, GUARD_S);
+	ck_assert_int_eq(op.result, -ECONNREFUSED);
+	ck_assert_int_eq(evfut_io_close(&io), 0);
 }
 END_TEST
 
@@ -458,6 +532,8 @@ eof_suite(void)
 	               test_eof_pipe_data_and_hangup_in_one_report_give_eof);
 	tcase_add_test(
 	        tc, test_eof_pipe_writer_exits_while_runtime_waits_gives_eof);
+	tcase_add_test(
+	        tc, test_eof_pipe_writer_exits_while_runtime_is_busy_gives_eof);
 	tcase_add_test(tc, test_eof_fifo_data_and_close_give_eof);
 	tcase_add_test(
 	        tc,
@@ -465,6 +541,7 @@ eof_suite(void)
 	tcase_add_test(tc, test_eof_tcp_data_then_fin_gives_the_data_then_eof);
 	tcase_add_test(
 	        tc, test_eof_tcp_reset_with_nothing_pending_gives_econnreset);
+	tcase_add_test(tc, test_eof_connect_to_closed_port_gives_econnrefused);
 	tcase_add_test(tc, test_eof_tcp_half_close_both_ways);
 	tcase_add_test(tc, test_eof_unix_data_then_close_gives_eof);
 	suite_add_tcase(s, tc);
