@@ -23,6 +23,17 @@ struct connection {
 	char buf[8192];
 };
 
+/* Whether the connection was idle too long. The timer keeps the task's
+ * waker (which never changes) until it fires, so between its wakes it need
+ * not be polled: that keeps a timer poll off every message. */
+static int
+idle_expired(struct connection *c, struct evfut_context *cx)
+{
+	if (c->idle.armed && !evfut_sleep_elapsed(&c->idle.sleep))
+		return 0;
+	return deadline_poll(&c->idle, c->idle_at, cx);
+}
+
 static enum evfut_poll
 connection_poll(struct evfut_future *self, struct evfut_context *cx)
 {
@@ -43,9 +54,8 @@ connection_poll(struct evfut_future *self, struct evfut_context *cx)
 	}
 	for (;;) {
 		if (evfut_future_poll(&c->op.base, cx) == EVFUT_PENDING)
-			return deadline_poll(&c->idle, c->idle_at, cx)
-			               ? EVFUT_READY
-			               : EVFUT_PENDING;
+			return idle_expired(c, cx) ? EVFUT_READY
+			                           : EVFUT_PENDING;
 		if (c->op.result <= 0) /* end of file, or an error */
 			return EVFUT_READY;
 		if (c->writing) {
