@@ -52,6 +52,24 @@ unlock(struct evfut_mpsc *ch)
 	evfut__unlock(&ch->lock, ch->local);
 }
 
+/*
+ * Ends a poll or a drop: takes the next batch of decided waiters, unlocks,
+ * then drops @old and wakes @wake and the batch, the call's last touches
+ * of anything shared (a woken task may free @ch).
+ */
+static void
+unlock_and_wake(struct evfut_mpsc *ch, struct evfut_waker *old,
+                struct evfut_waker *wake)
+{
+	struct evfut__wake_batch batch;
+
+	evfut__wake_batch_take(&batch, &ch->woken);
+	unlock(ch);
+	evfut_waker_drop(old);
+	evfut_waker_wake(wake);
+	evfut__wake_batch_run(&batch);
+}
+
 static int
 init(struct evfut_mpsc *ch, size_t capacity, size_t item_size, void *buffer,
      unsigned local)
@@ -347,7 +365,6 @@ send_poll(struct evfut_future *self, struct evfut_context *cx)
 	        evfut_container_of(self, struct evfut_mpsc_send, base);
 	struct evfut_mpsc *ch = send->ch;
 	struct evfut_waker old = EVFUT_WAKER_EMPTY, wake = EVFUT_WAKER_EMPTY;
-	struct evfut__wake_batch batch;
 	enum evfut_poll poll = EVFUT_READY;
 
 	if (evfut__state_is(&send->state, WAIT_DONE))
@@ -367,11 +384,7 @@ send_poll(struct evfut_future *self, struct evfut_context *cx)
 		evfut__waiter_store(&send->node, cx->waker, &old);
 		poll = EVFUT_PENDING;
 	}
-	evfut__wake_batch_take(&batch, &ch->woken);
-	unlock(ch);
-	evfut_waker_drop(&old);
-	evfut_waker_wake(&wake);
-	evfut__wake_batch_run(&batch);
+	unlock_and_wake(ch, &old, &wake);
 	return poll;
 }
 
@@ -382,7 +395,6 @@ send_drop(struct evfut_future *self)
 	        evfut_container_of(self, struct evfut_mpsc_send, base);
 	struct evfut_mpsc *ch = send->ch;
 	struct evfut_waker old, pass = EVFUT_WAKER_EMPTY;
-	struct evfut__wake_batch batch;
 
 	if (ch == NULL || evfut__state_is(&send->state, WAIT_DONE))
 		return;
@@ -395,11 +407,7 @@ send_drop(struct evfut_future *self)
 	}
 	evfut__state_set(&send->state, WAIT_DONE);
 	old = evfut__waiter_take(&send->node);
-	evfut__wake_batch_take(&batch, &ch->woken);
-	unlock(ch);
-	evfut_waker_drop(&old);
-	evfut_waker_wake(&pass);
-	evfut__wake_batch_run(&batch);
+	unlock_and_wake(ch, &old, &pass);
 }
 
 int
@@ -443,7 +451,6 @@ recv_poll(struct evfut_future *self, struct evfut_context *cx)
 	        evfut_container_of(self, struct evfut_mpsc_recv, base);
 	struct evfut_mpsc *ch = recv->ch;
 	struct evfut_waker old = EVFUT_WAKER_EMPTY, wake = EVFUT_WAKER_EMPTY;
-	struct evfut__wake_batch batch;
 	enum evfut_poll poll = EVFUT_READY;
 
 	if (evfut__state_is(&recv->state, WAIT_DONE))
@@ -465,11 +472,7 @@ recv_poll(struct evfut_future *self, struct evfut_context *cx)
 		evfut__waiter_store(&recv->node, cx->waker, &old);
 		poll = EVFUT_PENDING;
 	}
-	evfut__wake_batch_take(&batch, &ch->woken);
-	unlock(ch);
-	evfut_waker_drop(&old);
-	evfut_waker_wake(&wake);
-	evfut__wake_batch_run(&batch);
+	unlock_and_wake(ch, &old, &wake);
 	return poll;
 }
 
@@ -480,7 +483,6 @@ recv_drop(struct evfut_future *self)
 	        evfut_container_of(self, struct evfut_mpsc_recv, base);
 	struct evfut_mpsc *ch = recv->ch;
 	struct evfut_waker old, pass = EVFUT_WAKER_EMPTY;
-	struct evfut__wake_batch batch;
 
 	if (ch == NULL || evfut__state_is(&recv->state, WAIT_DONE))
 		return;
@@ -491,9 +493,5 @@ recv_drop(struct evfut_future *self)
 		pass = wake_receive_locked(ch);
 	evfut__state_set(&recv->state, WAIT_DONE);
 	old = evfut__waiter_take(&recv->node);
-	evfut__wake_batch_take(&batch, &ch->woken);
-	unlock(ch);
-	evfut_waker_drop(&old);
-	evfut_waker_wake(&pass);
-	evfut__wake_batch_run(&batch);
+	unlock_and_wake(ch, &old, &pass);
 }
