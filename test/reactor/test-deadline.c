@@ -511,6 +511,67 @@ START_TEST(test_deadline_wakes_an_accept_backing_off_on_emfile)
 }
 END_TEST
 
+/* A task that holds a registration with a deadline and a pending read is
+ * cancelled by the runtime's destruction: its drop closes the
+ * registration, whose timer leaves a store that is still there. */
+struct holder {
+	struct evfut_future base;
+	int fd;
+	int registered;
+	struct evfut_io io;
+	struct evfut_io_op op;
+	char buf[8];
+};
+
+static enum evfut_poll
+holder_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	struct holder *h = evfut_container_of(self, struct holder, base);
+
+	if (!h->registered) {
+		ck_assert_int_eq(evfut_io_register(&h->io, cx->runtime, h->fd),
+		                 0);
+		h->registered = 1;
+		ck_assert_int_eq(
+		        evfut_io_set_deadline(&h->io,
+		                              evfut_runtime_now(cx->runtime) +
+		                                      3600 * EVFUT_SEC),
+		        0);
+		evfut_read_init(&h->op, &h->io, h->buf, sizeof h->buf);
+	}
+	return evfut_future_poll(&h->op.base, cx);
+}
+
+static void
+holder_drop(struct evfut_future *self)
+{
+	struct holder *h = evfut_container_of(self, struct holder, base);
+
+	if (h->registered) {
+		evfut_future_drop(&h->op.base);
+		evfut_io_close(&h->io);
+	}
+}
+
+START_TEST(test_deadline_runtime_destroyed_with_a_deadline_armed)
+{
+	struct holder h = {.base = {holder_poll, holder_drop}};
+	struct evfut_runtime *rt = harness_runtime_take();
+	struct evfut_sleep nap;
+	int fds[2];
+
+	make_socketpair(fds);
+	h.fd = fds[0];
+	ck_assert_int_eq(evfut_task_spawn(rt, &h.base, sizeof h), 0);
+	evfut_sleep_init(&nap, EVFUT_SEC);
+	ck_assert_int_eq(evfut_runtime_block_on(rt, &nap.base), 0);
+	evfut_future_drop(&nap.base);
+	evfut_runtime_destroy(rt);                    /* cancels the holder */
+	ck_assert_int_eq(fcntl(fds[0], F_GETFD), -1); /* closed by its drop */
+	close(fds[1]);
+}
+END_TEST
+
 START_TEST(test_deadline_rejects_bad_arguments)
 {
 	struct evfut_io never = {0};
@@ -573,6 +634,8 @@ deadline_suite(void)
 	tcase_add_test(tc, test_deadline_dropped_op_and_deregister_disarm);
 	tcase_add_test(tc, test_deadline_deregister_gives_ebadf_not_etimedout);
 	tcase_add_test(tc, test_deadline_wakes_an_accept_backing_off_on_emfile);
+	tcase_add_test(tc,
+	               test_deadline_runtime_destroyed_with_a_deadline_armed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
