@@ -91,7 +91,7 @@ START_TEST(test_deadline_fails_each_pending_stream_op)
 {
 	struct evfut_io io;
 	struct evfut_io_op op;
-	char buf[64];
+	char buf[64] = {0};
 	int fds[2];
 
 	make_socketpair(fds);
