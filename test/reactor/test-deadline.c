@@ -572,6 +572,50 @@ START_TEST(test_deadline_runtime_destroyed_with_a_deadline_armed)
 }
 END_TEST
 
+/* The timer store cannot grow to arm the deadline's timer: -ENOMEM, and
+ * the registration is as before (no deadline; its read still works). */
+START_TEST(test_deadline_enomem_leaves_the_deadline_unchanged)
+{
+	static struct evfut_sleep filler[512];
+	struct evfut_waker noop = evfut_waker_noop();
+	struct evfut_context cx = context_of(&noop);
+	struct evfut_io io;
+	struct evfut_io_op op;
+	char buf[8];
+	int fds[2], full = 0, n;
+
+	/* Arm timers until one needs the store to grow, and that fails. */
+	for (n = 0; n < 512 && !full; n++) {
+		harness_alloc_fail_at(1);
+		evfut_sleep_until_init(&filler[n], now() + EVFUT_SEC);
+		if (evfut_future_poll(&filler[n].base, &cx) == EVFUT_READY)
+			full = evfut_sleep_result(&filler[n]) == -ENOMEM;
+	}
+	harness_alloc_restore();
+	make_socketpair(fds);
+	ck_assert_int_eq(evfut_io_register(&io, harness_rt, fds[0]), 0);
+	if (full) {
+		harness_alloc_fail_at(1);
+		ck_assert_int_eq(evfut_io_set_deadline(&io, now() + EVFUT_SEC),
+		                 -ENOMEM);
+		harness_alloc_restore();
+		ck_assert_uint_eq(evfut_io_deadline(&io), EVFUT_NO_DEADLINE);
+	} else {
+		fprintf(stderr,
+		        "# SKIP: this timer store never fails to arm\n");
+	}
+	ck_assert_int_eq(write(fds[1], "x", 1), 1);
+	evfut_read_init(&op, &io, buf, sizeof buf);
+	await(&op.base);
+	ck_assert_int_eq(op.result, 1);
+	for (int i = 0; i < n; i++)
+		evfut_future_drop(&filler[i].base);
+	evfut_io_deregister(&io);
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
 START_TEST(test_deadline_rejects_bad_arguments)
 {
 	struct evfut_io never = {0};
@@ -641,6 +685,7 @@ deadline_suite(void)
 	tc = tcase_create("errors");
 	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
 	tcase_add_test(tc, test_deadline_rejects_bad_arguments);
+	tcase_add_test(tc, test_deadline_enomem_leaves_the_deadline_unchanged);
 	tcase_add_test(tc, test_deadline_real_clock_never_before);
 	suite_add_tcase(s, tc);
 	return s;
