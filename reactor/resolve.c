@@ -193,8 +193,8 @@ lookup_poll(struct evfut_future *self, struct evfut_context *cx)
 	if (evfut_future_poll(&op->job.base, cx) == EVFUT_PENDING)
 		return EVFUT_PENDING;
 	/* Completed, whatever its result: the request is ours again. */
-	return finish(op, op->job.result < 0 ? op->job.result
-	                                     : op->request->error);
+	return finish(op,
+	              op->job.result < 0 ? op->job.result : op->request->error);
 }
 
 static void

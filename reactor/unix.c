@@ -22,8 +22,8 @@
 #include "sockets.h"
 
 int
-evfut__unix_address(struct sockaddr_un *addr, socklen_t *len,
-                    const char *path, bool abstract)
+evfut__unix_address(struct sockaddr_un *addr, socklen_t *len, const char *path,
+                    bool abstract)
 {
 	size_t n;
 
@@ -66,8 +66,8 @@ nobody_listens(const struct evfut_unix_listener *l)
 
 	if (fd < 0)
 		return -errno;
-	refused = connect(fd, (const struct sockaddr *)&l->addr,
-	                  l->addr_len) < 0 &&
+	refused = connect(fd, (const struct sockaddr *)&l->addr, l->addr_len) <
+	                  0 &&
 	          errno == ECONNREFUSED;
 	close(fd);
 	return refused;
@@ -171,8 +171,7 @@ unlink_own_file(const struct evfut_unix_listener *l)
 
 	if (lstat(l->addr.sun_path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode) || st.st_dev != l->dev ||
-	    st.st_ino != l->ino)
+	if (!S_ISSOCK(st.st_mode) || st.st_dev != l->dev || st.st_ino != l->ino)
 		return 0;
 	return unlink(l->addr.sun_path) < 0 && errno != ENOENT ? -errno : 0;
 }

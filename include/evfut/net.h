@@ -106,11 +106,11 @@ struct evfut_connect_host {
 	/* public */
 	struct evfut_future base; /**< Poll and drop through this. */
 	/* read-only */
-	int result; /**< 0: connected, the socket registered in the
-	                 caller's registration; or the negative errno of
-	                 the resolution or of the last address tried
-	                 (-ECONNREFUSED...); -EINVAL: polled outside a
-	                 runtime. */
+	int result;        /**< 0: connected, the socket registered in the
+	                        caller's registration; or the negative errno of
+	                        the resolution or of the last address tried
+	                        (-ECONNREFUSED...); -EINVAL: polled outside a
+	                        runtime. */
 	unsigned attempts; /**< Addresses tried so far. */
 	/* private */
 	struct evfut_io *io;
@@ -128,8 +128,8 @@ struct evfut_connect_host {
  * operation completes or is dropped) with the runtime that polls it.
  *
  * @return 0; -EINVAL if @p op or @p io is NULL, @p host or @p service is
- * NULL or @p socktype is neither SOCK_STREAM nor SOCK_DGRAM; -ENOMEM. Drop @p op
- * even if it is never polled. Any thread; poll it on the runtime's thread.
+ * NULL or @p socktype is neither SOCK_STREAM nor SOCK_DGRAM; -ENOMEM. Drop @p
+ * op even if it is never polled. Any thread; poll it on the runtime's thread.
  */
 EVFUT_API int evfut_connect_host_init(struct evfut_connect_host *op,
                                       struct evfut_io *io, const char *host,
@@ -190,8 +190,9 @@ EVFUT_API int evfut_io_listen(struct evfut_io *io, struct evfut_runtime *rt,
                               int fd, int backlog);
 
 /** evfut_unix_listener_open() flags. */
-#define EVFUT_UNIX_UNLINK 1u /**< Unlink a stale socket file at the path
-                                  first, and the path when closed. */
+#define EVFUT_UNIX_UNLINK                                                      \
+	1u /**< Unlink a stale socket file at the path                         \
+	        first, and the path when closed. */
 
 /**
  * A Unix-domain stream listener; accept on its io. Embed it where it
