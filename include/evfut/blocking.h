@@ -34,12 +34,13 @@ typedef intptr_t (*evfut_blocking_fn)(void *arg);
 
 /**
  * Releases what a dropped evfut_blocking future will never read: @p arg,
- * and what fn(arg) made (@p value, when @p ran is 1). Called once, only
- * when the future is dropped before it completed: on the thread that drops
- * it when the work never ran or had finished already (@p ran 0, @p value 0
- * when it never ran), or on the pool thread that finishes the work after
- * the drop. Must not touch the runtime's tasks except through thread-safe
- * calls.
+ * and what fn(arg) returned (@p value, when @p ran is 1; @p ran 0 and
+ * @p value 0 when the work never ran). Called once, only when the future
+ * is dropped before it completed, on whichever thread lets go of the work
+ * last: the dropping thread (before the first poll; or the work finished
+ * and its thread let go already), or a pool thread (the work was running,
+ * or it skips the work), or the thread destroying the pool. Must not touch
+ * the runtime's tasks except through thread-safe calls.
  */
 typedef void (*evfut_blocking_discard_fn)(void *arg, intptr_t value, int ran);
 
@@ -128,8 +129,8 @@ EVFUT_API int evfut_blocking_set_discard(struct evfut_blocking *blocking,
  * waits for work still running, such as a getaddrinfo).
  *
  * @param out receives the pool, borrowed until the runtime is destroyed.
- * @return 0; -EINVAL if an argument is NULL; -ENOMEM. The runtime's
- * thread.
+ * @return 0; -EINVAL if an argument is NULL; an error of
+ * evfut_pool_create() (-ENOMEM...). The runtime's thread.
  */
 EVFUT_API int evfut_runtime_blocking_pool(struct evfut_runtime *rt,
                                           struct evfut_pool **out);

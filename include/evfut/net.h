@@ -11,21 +11,14 @@
  * remove a stale socket file and, when closed, the file it made; the peer
  * of a Unix connection can be asked who it is.
  *
- * Name resolution errors are negative errno values:
- *
- * | getaddrinfo      | errno                                    |
- * |------------------|------------------------------------------|
- * | EAI_NONAME, EAI_SERVICE, EAI_NODATA, EAI_ADDRFAMILY | -ENOENT: no
- *   such name, no address for it, or no such service for the socket type |
- * | EAI_AGAIN        | -EAGAIN: temporary failure, try again     |
- * | EAI_FAIL         | -EIO: the name server failed for good      |
- * | EAI_MEMORY       | -ENOMEM                                   |
- * | EAI_FAMILY       | -EAFNOSUPPORT                             |
- * | EAI_SOCKTYPE     | -ESOCKTNOSUPPORT                          |
- * | EAI_BADFLAGS     | -EINVAL                                   |
- * | EAI_OVERFLOW     | -EOVERFLOW                                |
- * | EAI_SYSTEM       | -errno of the failed call (-EIO if none)  |
- * | any other        | -EIO                                      |
+ * Name resolution errors are negative errno values (docs/connecting.md):
+ * -ENOENT for EAI_NONAME, EAI_SERVICE, EAI_NODATA and EAI_ADDRFAMILY (no
+ * such name or service, or no address for it); -EAGAIN for EAI_AGAIN (a
+ * temporary failure: try again); -EIO for EAI_FAIL (the name server failed
+ * for good) and any code not listed; -ENOMEM for EAI_MEMORY;
+ * -EAFNOSUPPORT for EAI_FAMILY; -ESOCKTNOSUPPORT for EAI_SOCKTYPE; -EINVAL
+ * for EAI_BADFLAGS; -EOVERFLOW for EAI_OVERFLOW; and for EAI_SYSTEM, the
+ * errno of the call that failed (-EIO if none).
  */
 #ifndef EVFUT_NET_H
 #define EVFUT_NET_H

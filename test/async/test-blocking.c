@@ -471,7 +471,7 @@ START_TEST(test_blocking_discard_when_dropped_while_running)
 }
 END_TEST
 
-/* Finished, but never polled again: the drop discards the value. */
+/* Finished, but never polled again: the value is discarded. */
 START_TEST(test_blocking_discard_when_dropped_after_the_work_finished)
 {
 	struct harness_counter c;
@@ -488,11 +488,12 @@ START_TEST(test_blocking_discard_when_dropped_after_the_work_finished)
 		sched_yield();
 	ck_assert_int_eq(atomic_load(&discarded.calls), 0);
 	evfut_future_drop(&b.base);
-	ck_assert_int_eq(atomic_load(&discarded.calls), 1);
+	/* Here, or on the pool thread if it still held the job. */
+	wait_until(&discarded.calls, 1);
 	ck_assert_int_eq(discarded.ran, 1);
 	ck_assert_int_eq(discarded.value, 42);
-	ck_assert(pthread_equal(discarded.thread, pthread_self()));
 	evfut_pool_destroy(pool);
+	ck_assert_int_eq(atomic_load(&discarded.calls), 1);
 }
 END_TEST
 
@@ -544,6 +545,9 @@ START_TEST(test_blocking_no_discard_once_completed)
 	ck_assert_int_eq(evfut_blocking_set_discard(&b, record_discard),
 	                 -EINVAL);
 	evfut_future_drop(&b.base);
+	/* The allocator changes below: no pool thread may be freeing. */
+	evfut_pool_destroy(pool);
+	ck_assert_int_eq(evfut_pool_create(&pool, 1), 0);
 	/* Failed at its first poll: the caller's too. */
 	ck_assert_int_eq(evfut_blocking_init(&b, pool, twice, (void *)1), 0);
 	evfut_blocking_set_discard(&b, record_discard);

@@ -162,6 +162,17 @@ port_of(const struct addrinfo *ai)
 	return ntohs(((struct sockaddr_in6 *)ai->ai_addr)->sin6_port);
 }
 
+/*
+ * The teardown restores the allocator: the runtime's pool threads, which
+ * may still be releasing a finished job, are stopped first.
+ */
+static void
+connect_teardown(void)
+{
+	harness_runtime_replace(NULL);
+	harness_teardown();
+}
+
 /* --- lookup --------------------------------------------------------- */
 
 START_TEST(test_connect_lookup_numeric_needs_no_pool_thread)
@@ -739,7 +750,7 @@ connect_suite(void)
 	Suite *s = suite_create("reactor-connect");
 	TCase *tc = tcase_create("lookup");
 
-	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
+	tcase_add_checked_fixture(tc, harness_setup, connect_teardown);
 	tcase_add_test(tc, test_connect_lookup_numeric_needs_no_pool_thread);
 	tcase_add_test(tc, test_connect_lookup_numeric_works_without_runtime);
 	tcase_add_test(tc, test_connect_lookup_localhost_on_the_pool);
@@ -750,7 +761,7 @@ connect_suite(void)
 	        tc, test_connect_lookup_drop_at_every_point_frees_everything);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("connect");
-	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
+	tcase_add_checked_fixture(tc, harness_setup, connect_teardown);
 	tcase_add_test(tc, test_connect_host_numeric);
 	tcase_add_test(tc, test_connect_host_localhost_by_name);
 	tcase_add_test(tc, test_connect_addrs_first_refused_second_accepts);
@@ -764,7 +775,7 @@ connect_suite(void)
 	tcase_add_test(tc, test_connect_host_bad_arguments);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("adopt");
-	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
+	tcase_add_checked_fixture(tc, harness_setup, connect_teardown);
 	tcase_add_test(tc, test_connect_adopt_keeps_options_and_source_address);
 	tcase_add_test(tc,
 	               test_connect_adopt_two_reuseport_listeners_on_one_port);
