@@ -131,9 +131,10 @@ int evfut__drain_init(struct evfut_runtime *rt);
  * too, or on any thread after evfut_runtime_destroy(). NULL is allowed.
  */
 void evfut__runtime_hold(struct evfut_runtime *rt);
+void evfut__runtime_release(struct evfut_runtime *rt);
+
 /* Destroys the pool evfut_runtime_blocking_pool() created, if any. */
 void evfut__runtime_pool_finish(struct evfut_runtime *rt);
-void evfut__runtime_release(struct evfut_runtime *rt);
 
 /* Whether every task @rt launched was released; the remote lock held. */
 static inline bool
