@@ -128,6 +128,7 @@ EVFUT_API int evfut_blocking_set_discard(struct evfut_blocking *blocking,
  * destroyed by evfut_runtime_destroy() (after its tasks are dropped; it
  * waits for work still running, such as a getaddrinfo).
  *
+ * @param rt the runtime.
  * @param out receives the pool, borrowed until the runtime is destroyed.
  * @return 0; -EINVAL if an argument is NULL; an error of
  * evfut_pool_create() (-ENOMEM...). The runtime's thread.

@@ -216,7 +216,8 @@ struct evfut_unix_listener {
  * nothing accepts on it (a connect to it is refused: its server exited),
  * and the bind is tried once more; a file that is not a socket is never
  * unlinked. evfut_unix_listener_close() then unlinks the path if it is
- * still the socket file this call made.
+ * still the socket file this call made. A relative @p path is looked up
+ * again at close, from the working directory of then.
  *
  * @return 0; -EINVAL if @p l, @p rt or @p path is NULL, @p path is empty
  * or "@", @p backlog is negative or @p flags has an unknown bit;

@@ -300,6 +300,23 @@ START_TEST(test_unix_listener_errors)
 }
 END_TEST
 
+/* libuv's test-pipe-connect-error.c: no file, and a file that is not a
+ * socket; both known at once. */
+START_TEST(test_unix_connect_errors_are_known_at_once)
+{
+	struct evfut_io io;
+	int fd;
+
+	ck_assert_int_eq(evfut_unix_connect_start(&io, harness_rt, path),
+	                 -ENOENT);
+	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(evfut_unix_connect_start(&io, harness_rt, path),
+	                 -ECONNREFUSED);
+}
+END_TEST
+
 /* --- credentials ---------------------------------------------------- */
 
 static void
@@ -410,6 +427,7 @@ unix_suite(void)
 	        test_unix_listener_close_leaves_a_file_that_replaced_its_own);
 	tcase_add_test(tc, test_unix_listener_abstract_name);
 	tcase_add_test(tc, test_unix_listener_errors);
+	tcase_add_test(tc, test_unix_connect_errors_are_known_at_once);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("cred");
 	tcase_add_checked_fixture(tc, unix_setup, unix_teardown);
