@@ -182,10 +182,9 @@ EVFUT_API int evfut_io_connect_start(struct evfut_io *io,
 EVFUT_API int evfut_io_listen(struct evfut_io *io, struct evfut_runtime *rt,
                               int fd, int backlog);
 
-/** evfut_unix_listener_open() flags. */
-#define EVFUT_UNIX_UNLINK                                                      \
-	1u /**< Unlink a stale socket file at the path                         \
-	        first, and the path when closed. */
+/** evfut_unix_listener_open() flag: unlink a stale socket file at the
+ *  path first, and the path when the listener is closed. */
+#define EVFUT_UNIX_UNLINK 1u
 
 /**
  * A Unix-domain stream listener; accept on its io. Embed it where it
