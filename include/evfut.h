@@ -22,5 +22,6 @@
 #include "evfut/blocking.h"
 #include "evfut/io.h"
 #include "evfut/signal.h"
+#include "evfut/stream.h"
 
 #endif /* EVFUT_H */
