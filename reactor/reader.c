@@ -115,8 +115,7 @@ wait_readable(struct evfut_read_op *op, struct evfut_context *cx)
  * only on EAGAIN: a short read proves nothing (reactor.md).
  */
 static ssize_t
-fill(struct evfut_read_op *op, struct evfut_context *cx, char *dst,
-     size_t room)
+fill(struct evfut_read_op *op, struct evfut_context *cx, char *dst, size_t room)
 {
 	struct evfut_io *io = op->reader->io;
 	ssize_t n;

@@ -305,7 +305,8 @@ flush_once(struct evfut_writer *w)
 		w->write_calls++;
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? NO_ROOM : -errno;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? NO_ROOM
+		                                               : -errno;
 	advance(w, (size_t)n);
 	return n;
 }
@@ -414,8 +415,8 @@ write_op_drop(struct evfut_future *self)
 }
 
 static void
-write_op_init(struct evfut_write_op *op, struct evfut_writer *w,
-              unsigned kind, const void *buf, size_t len)
+write_op_init(struct evfut_write_op *op, struct evfut_writer *w, unsigned kind,
+              const void *buf, size_t len)
 {
 	memset(op, 0, sizeof(*op));
 	op->base.poll = write_op_poll;

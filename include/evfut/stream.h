@@ -43,8 +43,8 @@ struct evfut_reader {
 	struct evfut_io *io;
 	char *buf;
 	size_t capacity;
-	size_t start; /* the first buffered byte */
-	size_t end;   /* one past the last */
+	size_t start;                     /* the first buffered byte */
+	size_t end;                       /* one past the last */
 	const struct evfut_read_op *busy; /* the pending operation */
 };
 
@@ -103,7 +103,8 @@ struct evfut_read_op {
 	struct evfut_reader *reader;
 	char *out;
 	size_t len;
-	size_t scanned; /* bytes from the reader's start without the delimiter */
+	size_t scanned; /* bytes from the reader's start without the delimiter
+	                 */
 	int delimiter;
 	unsigned kind;
 	int waiting; /* ready is initialised and pending */
@@ -157,8 +158,8 @@ EVFUT_API void evfut_read_until_init(struct evfut_read_op *op,
  * on after them.
  */
 EVFUT_API void evfut_reader_read_exact_init(struct evfut_read_op *op,
-                                            struct evfut_reader *r,
-                                            void *buf, size_t len);
+                                            struct evfut_reader *r, void *buf,
+                                            size_t len);
 
 /**
  * Reads at most @p len bytes into @p buf, as tokio's BufReader does:
@@ -250,7 +251,7 @@ struct evfut_write_op {
 	const void *buf;
 	size_t len;
 	unsigned kind;
-	int waiting; /* writable is initialised and pending */
+	int waiting;                  /* writable is initialised and pending */
 	struct evfut_waker waker;     /* while in the writer's waiters */
 	struct evfut_write_op *next;  /* in the writer's waiters */
 	struct evfut_write_op **link; /* what points here; NULL: not queued */

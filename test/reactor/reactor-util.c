@@ -357,10 +357,10 @@ counter_context(const struct evfut_waker *waker)
 void
 loop_once(bool block)
 {
-	ck_assert_int_ge(event_base_loop(evfut_runtime_event_base(harness_rt),
-	                                 EVLOOP_ONCE |
-	                                         (block ? 0 : EVLOOP_NONBLOCK)),
-	                 0);
+	ck_assert_int_ge(
+	        event_base_loop(evfut_runtime_event_base(harness_rt),
+	                        EVLOOP_ONCE | (block ? 0 : EVLOOP_NONBLOCK)),
+	        0);
 }
 
 static int

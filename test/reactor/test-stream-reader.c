@@ -183,11 +183,13 @@ END_TEST
  * the records anywhere; each record is whole, binary bytes included. */
 START_TEST(test_stream_reader_read_until_joins_pieces_that_arrive_apart)
 {
-	static const char *pieces[] = {"Hello Wor", "ld#Fizz\xff"
-	                                            "Buz",
+	static const char *pieces[] = {"Hello Wor",
+	                               "ld#Fizz\xff"
+	                               "Buz",
 	                               "z#1#2", NULL};
-	static const char *records[] = {"Hello World#", "Fizz\xff"
-	                                                "Buzz#",
+	static const char *records[] = {"Hello World#",
+	                                "Fizz\xff"
+	                                "Buzz#",
 	                                "1#", "2", ""};
 	struct evfut_read_op op;
 	size_t next = 0;
@@ -359,9 +361,10 @@ START_TEST(test_stream_reader_endless_line_stays_within_the_buffer)
 			break;
 		}
 		skipped += evfut_reader_buffered(&reader);
-		ck_assert_int_eq(evfut_reader_consume(
-		                         &reader, evfut_reader_buffered(&reader)),
-		                 0);
+		ck_assert_int_eq(
+		        evfut_reader_consume(&reader,
+		                             evfut_reader_buffered(&reader)),
+		        0);
 	}
 	ck_assert_uint_eq(skipped, sizeof(junk));
 	ck_assert_int_eq(line(&op, 1024), 6);
@@ -564,7 +567,8 @@ drop_after_k_polls(enum drop_kind kind, unsigned k)
 
 			if (polls++ == k) {
 				evfut_future_drop(&op.base);
-				/* Moved beyond what the reader can take back. */
+				/* Moved beyond what the reader can take back.
+				 */
 				memcpy(got + have, buf, op.copied);
 				have += op.copied;
 				init_op(&op, kind, buf);
@@ -685,13 +689,14 @@ reader_suite(void)
 
 	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
 	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc,
-	               test_stream_reader_read_line_returns_each_line_then_zero);
+	tcase_add_test(
+	        tc, test_stream_reader_read_line_returns_each_line_then_zero);
 	tcase_add_test(
 	        tc,
 	        test_stream_reader_read_until_returns_a_last_unterminated_piece);
 	tcase_add_test(
-	        tc, test_stream_reader_read_until_joins_pieces_that_arrive_apart);
+	        tc,
+	        test_stream_reader_read_until_joins_pieces_that_arrive_apart);
 	tcase_add_test(tc,
 	               test_stream_reader_read_until_with_bytes_two_at_a_time);
 	tcase_add_test(
@@ -707,14 +712,16 @@ reader_suite(void)
 	               test_stream_reader_endless_line_stays_within_the_buffer);
 	tcase_add_test(tc,
 	               test_stream_reader_compacts_lines_across_the_buffer_end);
-	tcase_add_test(tc, test_stream_reader_read_exact_small_and_short_at_eof);
+	tcase_add_test(tc,
+	               test_stream_reader_read_exact_small_and_short_at_eof);
 	tcase_add_test(
 	        tc,
 	        test_stream_reader_read_exact_large_reads_into_the_callers_buffer);
 	tcase_add_test(tc,
 	               test_stream_reader_read_some_as_tokio_buffered_reader);
 	tcase_add_test(
-	        tc, test_stream_reader_dropping_any_op_at_any_poll_loses_nothing);
+	        tc,
+	        test_stream_reader_dropping_any_op_at_any_poll_loses_nothing);
 	tcase_add_test(
 	        tc,
 	        test_stream_reader_dropped_large_read_exact_reports_what_it_moved);
