@@ -2,9 +2,9 @@
  * The buffered writer: a list of chunks that pushes copy into (a new one
  * only when the last is full), written by whichever of the writer's
  * futures is polled while bytes are queued, all of them in one writev.
- * Futures waiting for another's progress (a drive for a push, a ready for
- * the bytes a drive wrote) wait in the writer's own list, each with its
- * waker; futures waiting for room wait on the registration too.
+ * A drive waiting for bytes waits in the writer's own list, each with
+ * its waker, and a push onto the empty queue wakes it; futures waiting
+ * for room wait on the registration, whose report wakes them all.
  */
 #include <errno.h>
 #include <limits.h>
@@ -131,8 +131,8 @@ unqueue_waiter(struct evfut_write_op *op)
 	op->next = NULL;
 }
 
-/* Wakes, and so releases, every waiter; the last thing a caller does
- * with them. */
+/* Wakes, and so releases, every waiting drive; the last thing a push
+ * does. */
 static void
 wake_waiters(struct evfut_writer *w)
 {
@@ -372,7 +372,7 @@ write_op_poll(struct evfut_future *self, struct evfut_context *cx)
 	ssize_t n;
 	int rc;
 
-	/* Out of the list: its own progress must not wake it. */
+	/* Out of the list while it runs: it joins again to wait for a push. */
 	unqueue_waiter(op);
 	for (;;) {
 		if (w->error != 0)
@@ -383,28 +383,25 @@ write_op_poll(struct evfut_future *self, struct evfut_context *cx)
 			             : 0;
 			return finish(op, rc < 0 ? rc : (ssize_t)op->len);
 		}
-		if (w->unsent > 0 && (rc = wait_writable(op, cx)) != 0) {
-			if (rc < 0)
-				return finish(op, rc);
-			n = flush_once(w);
-			if (n == NO_ROOM) {
-				evfut_io_clear_ready(w->io, EVFUT_WRITABLE);
-				continue;
+		if (w->unsent == 0) {
+			/* A drive: waits for a push, not for room. */
+			if (op->waiting) {
+				evfut_future_drop(&op->writable.base);
+				op->waiting = 0;
 			}
-			if (n < 0)
-				w->error = (int)n;
-			/* Another operation may be done now (or failed). */
-			wake_waiters(w);
-			continue;
+			queue_waiter(op, cx);
+			return EVFUT_PENDING;
 		}
-		/* Waits for room, or (a drive) for bytes, or for another
-		 * operation's progress; with nothing queued, not for room. */
-		if (w->unsent == 0 && op->waiting) {
-			evfut_future_drop(&op->writable.base);
-			op->waiting = 0;
-		}
-		queue_waiter(op, cx);
-		return EVFUT_PENDING;
+		/* Waits for room; every operation waiting for room is woken
+		 * by the same report, so none waits for another's writes. */
+		rc = wait_writable(op, cx);
+		if (rc <= 0)
+			return rc == 0 ? EVFUT_PENDING : finish(op, rc);
+		n = flush_once(w);
+		if (n == NO_ROOM)
+			evfut_io_clear_ready(w->io, EVFUT_WRITABLE);
+		else if (n < 0)
+			w->error = (int)n;
 	}
 }
 

@@ -183,14 +183,10 @@ END_TEST
  * the records anywhere; each record is whole, binary bytes included. */
 START_TEST(test_stream_reader_read_until_joins_pieces_that_arrive_apart)
 {
-	static const char *pieces[] = {"Hello Wor",
-	                               "ld#Fizz\xff"
-	                               "Buz",
-	                               "z#1#2", NULL};
-	static const char *records[] = {"Hello World#",
-	                                "Fizz\xff"
-	                                "Buzz#",
-	                                "1#", "2", ""};
+	static const char *pieces[] = {"Hello Wor", "ld#Fizz\377Buz", "z#1#2",
+	                               NULL};
+	static const char *records[] = {"Hello World#", "Fizz\377Buzz#", "1#",
+	                                "2", ""};
 	struct evfut_read_op op;
 	size_t next = 0;
 	size_t i;
@@ -614,6 +610,33 @@ START_TEST(test_stream_reader_dropping_any_op_at_any_poll_loses_nothing)
 }
 END_TEST
 
+/* A direct read_exact dropped after it moved what the reader can hold
+ * gives it back: the next operation sees those bytes. */
+START_TEST(test_stream_reader_dropped_large_read_exact_gives_bytes_back)
+{
+	char buf[64];
+	struct evfut_read_op op;
+
+	open_pair(16);
+	peer_send("0123456789");
+	evfut_reader_read_exact_init(&op, &reader, buf, 40);
+	while (op.copied < 10) {
+		long wakes = atomic_load(&counter.wakes);
+
+		ck_assert_int_eq(poll_op(&op), EVFUT_PENDING);
+		if (op.copied < 10)
+			wait_woken(wakes);
+	}
+	evfut_future_drop(&op.base);
+	ck_assert_uint_eq(op.copied, 0);
+	ck_assert_uint_eq(evfut_reader_buffered(&reader), 10);
+	peer_send("\n");
+	ck_assert_int_eq(line(&op, 16), 11);
+	assert_data(&op, "0123456789\n");
+	close_all();
+}
+END_TEST
+
 /* A direct read_exact dropped after it moved more than the reader holds:
  * the bytes stay in the caller's buffer, counted, and the stream goes on
  * after them. */
@@ -722,6 +745,9 @@ reader_suite(void)
 	tcase_add_test(
 	        tc,
 	        test_stream_reader_dropping_any_op_at_any_poll_loses_nothing);
+	tcase_add_test(
+	        tc,
+	        test_stream_reader_dropped_large_read_exact_gives_bytes_back);
 	tcase_add_test(
 	        tc,
 	        test_stream_reader_dropped_large_read_exact_reports_what_it_moved);
