@@ -53,14 +53,15 @@ evfut_reader_destroy(struct evfut_reader *r)
 size_t
 evfut_reader_buffered(const struct evfut_reader *r)
 {
-	return r->end - r->start;
+	return r != NULL ? r->end - r->start : 0;
 }
 
 const char *
 evfut_reader_peek(const struct evfut_reader *r, size_t *len)
 {
-	*len = r->end - r->start;
-	return r->buf + r->start;
+	if (len != NULL)
+		*len = evfut_reader_buffered(r);
+	return r != NULL && r->buf != NULL ? r->buf + r->start : NULL;
 }
 
 static void
@@ -289,7 +290,7 @@ release(struct evfut_read_op *op)
 		evfut_future_drop(&op->ready.base);
 		op->waiting = 0;
 	}
-	if (op->reader->busy == op)
+	if (op->reader != NULL && op->reader->busy == op)
 		op->reader->busy = NULL;
 }
 
@@ -301,6 +302,11 @@ read_op_poll(struct evfut_future *self, struct evfut_context *cx)
 	struct evfut_reader *r = op->reader;
 	ssize_t n;
 
+	if (r == NULL || r->buf == NULL ||
+	    (op->out == NULL && op->len > 0 && op->kind != READ_UNTIL)) {
+		op->result = -EINVAL;
+		return EVFUT_READY;
+	}
 	if (r->busy != NULL && r->busy != op) {
 		op->result = -EBUSY;
 		return EVFUT_READY;
@@ -329,7 +335,7 @@ read_op_drop(struct evfut_future *self)
 	struct evfut_read_op *op =
 	        evfut_container_of(self, struct evfut_read_op, base);
 
-	if (op->reader->busy == op)
+	if (op->reader != NULL && op->reader->busy == op)
 		give_back(op);
 	release(op);
 }

@@ -87,19 +87,19 @@ evfut_writer_destroy(struct evfut_writer *w)
 size_t
 evfut_writer_unsent(const struct evfut_writer *w)
 {
-	return w->unsent;
+	return w != NULL ? w->unsent : 0;
 }
 
 int
 evfut_writer_error(const struct evfut_writer *w)
 {
-	return w->error;
+	return w != NULL ? w->error : -EINVAL;
 }
 
 uint64_t
 evfut_writer_write_calls(const struct evfut_writer *w)
 {
-	return w->write_calls;
+	return w != NULL ? w->write_calls : 0;
 }
 
 /* The writer's waiters: an intrusive list, as the registration's. */
@@ -372,6 +372,8 @@ write_op_poll(struct evfut_future *self, struct evfut_context *cx)
 	ssize_t n;
 	int rc;
 
+	if (w == NULL || w->io == NULL)
+		return finish(op, -EINVAL);
 	/* Out of the list while it runs: it joins again to wait for a push. */
 	unqueue_waiter(op);
 	for (;;) {

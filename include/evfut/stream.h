@@ -65,12 +65,16 @@ EVFUT_API int evfut_reader_init(struct evfut_reader *r, struct evfut_io *io,
  */
 EVFUT_API void evfut_reader_destroy(struct evfut_reader *r);
 
-/** The bytes read from the descriptor and not consumed yet. */
+/** The bytes read from the descriptor and not consumed yet (0 for
+ *  NULL). */
 EVFUT_API size_t evfut_reader_buffered(const struct evfut_reader *r);
 
 /**
- * The buffered bytes, without consuming them: their address (valid until
- * the next operation or consume), their count in @p len.
+ * The buffered bytes, without consuming them.
+ *
+ * @return their address in the reader's buffer (valid until the next
+ * operation or consume), their count in @p len (may be NULL); NULL for a
+ * NULL or destroyed reader.
  */
 EVFUT_API const char *evfut_reader_peek(const struct evfut_reader *r,
                                         size_t *len);
@@ -112,22 +116,22 @@ struct evfut_read_op {
 };
 
 /**
- * Reads a line ending in '\n', the '\n' included in result and data, of
- * at most @p max bytes with its '\n'. As tokio's read_line: at end of
- * file a last line without '\n' is returned as it is (result its length),
- * then 0.
+ * Reads a line ending in a newline, the newline included in result and
+ * data, of at most @p max bytes with it. As tokio's read_line: at end of
+ * file a last line without a newline is returned as it is (result its
+ * length), then 0.
  *
  * The line is consumed when the future completes, and only then: dropped
  * before, it consumed nothing. When @p max bytes are buffered with no
- * '\n' among them the future completes with -EMSGSIZE and consumes
+ * newline among them the future completes with -EMSGSIZE and consumes
  * nothing (data points at the bytes; evfut_reader_consume() skips them,
  * or the caller closes): memory never grows past the buffer.
  *
  * result: the length; 0 at end of file with nothing buffered; -EMSGSIZE
- * for an over-long line; -EINVAL if @p max is 0 or more than the
- * reader's capacity; -EBUSY if another operation of the reader is
- * pending; a negative errno of read(2) (-ECONNRESET...), -EBADF when the
- * registration was removed, or the registration's -ETIMEDOUT: then the
+ * for an over-long line; -EINVAL if @p r is NULL or destroyed, or @p max
+ * is 0 or more than the reader's capacity; -EBUSY if another operation of the
+ * reader is pending; a negative errno of read(2) (-ECONNRESET...), -EBADF when
+ * the registration was removed, or the registration's -ETIMEDOUT: then the
  * bytes of the unfinished line stay buffered (as tokio leaves them in the
  * caller's string), and the next operation sees them.
  */
@@ -135,7 +139,7 @@ EVFUT_API void evfut_read_line_init(struct evfut_read_op *op,
                                     struct evfut_reader *r, size_t max);
 
 /** evfut_read_line_init() with @p delimiter (a byte value, 0..255) in
- *  place of '\n'; result -EINVAL for another value. */
+ *  place of the newline; result -EINVAL for another value. */
 EVFUT_API void evfut_read_until_init(struct evfut_read_op *op,
                                      struct evfut_reader *r, int delimiter,
                                      size_t max);
@@ -148,7 +152,8 @@ EVFUT_API void evfut_read_until_init(struct evfut_read_op *op,
  * the reader).
  *
  * result: @p len; fewer bytes (the count, possibly 0) when end of file
- * came first (tokio's UnexpectedEof), all in @p buf and consumed; -EBUSY
+ * came first (tokio's UnexpectedEof), all in @p buf and consumed; -EINVAL
+ * if @p r is NULL or destroyed, or @p buf is NULL with @p len > 0; -EBUSY
  * if another operation is pending; a negative errno as for read_line.
  *
  * Dropped or failed before completion it loses nothing: up to the
@@ -166,7 +171,7 @@ EVFUT_API void evfut_reader_read_exact_init(struct evfut_read_op *op,
  * buffered bytes first; with nothing buffered and @p len at least the
  * capacity, straight from the descriptor; otherwise one read refills the
  * buffer. result: bytes (0 for @p len 0), 0 at end of file, or a negative
- * errno as for read_line. Dropped before completion it consumed nothing.
+ * errno as for read_exact. Dropped before completion it consumed nothing.
  */
 EVFUT_API void evfut_reader_read_init(struct evfut_read_op *op,
                                       struct evfut_reader *r, void *buf,
@@ -213,7 +218,8 @@ EVFUT_API void evfut_writer_destroy(struct evfut_writer *w);
  *  peer will never get). */
 EVFUT_API size_t evfut_writer_unsent(const struct evfut_writer *w);
 
-/** The sticky error (-EPIPE, -ECONNRESET...), or 0. */
+/** @return the sticky error (-EPIPE, -ECONNRESET...), 0 while none,
+ *  -EINVAL for NULL. */
 EVFUT_API int evfut_writer_error(const struct evfut_writer *w);
 
 /** The write system calls (writev or sendmsg) made so far: each writes
@@ -263,8 +269,9 @@ struct evfut_write_op {
  * queues all of @p buf (retained until completion or drop). All or
  * nothing: dropped before completion, nothing of it was queued.
  *
- * result: @p len; -ENOMEM; the sticky error; -EBADF when the registration
- * was removed; the registration's -ETIMEDOUT (neither is sticky).
+ * result: @p len; -ENOMEM; -EINVAL if @p w is NULL, or @p buf is NULL
+ * with @p len > 0; the sticky error; -EBADF when the registration was
+ * removed; the registration's -ETIMEDOUT (neither is sticky).
  */
 EVFUT_API void evfut_writer_write_init(struct evfut_write_op *op,
                                        struct evfut_writer *w, const void *buf,
@@ -273,14 +280,15 @@ EVFUT_API void evfut_writer_write_init(struct evfut_write_op *op,
 /**
  * Completes once the queue is empty: everything queued before it and
  * while it waits is written. result: 0; the sticky error; -EBADF;
- * -ETIMEDOUT.
+ * -ETIMEDOUT; -EINVAL if @p w is NULL.
  */
 EVFUT_API void evfut_writer_flush_init(struct evfut_write_op *op,
                                        struct evfut_writer *w);
 
 /**
  * Backpressure: completes once unsent <= the low watermark, writing
- * meanwhile. result: 0; the sticky error; -EBADF; -ETIMEDOUT.
+ * meanwhile. result: 0; the sticky error; -EBADF; -ETIMEDOUT; -EINVAL
+ * if @p w is NULL.
  */
 EVFUT_API void evfut_writer_ready_init(struct evfut_write_op *op,
                                        struct evfut_writer *w);
@@ -289,7 +297,8 @@ EVFUT_API void evfut_writer_ready_init(struct evfut_write_op *op,
  * The connection task's background writer: writes whatever is queued
  * whenever it is queued, pending while the queue is empty (a push wakes
  * it). Completes only on an error: the sticky error, -EBADF or
- * -ETIMEDOUT (re-init it to go on after a deadline was moved).
+ * -ETIMEDOUT (re-init it to go on after a deadline was moved); -EINVAL
+ * if @p w is NULL.
  */
 EVFUT_API void evfut_writer_drive_init(struct evfut_write_op *op,
                                        struct evfut_writer *w);

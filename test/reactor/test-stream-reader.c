@@ -685,6 +685,14 @@ START_TEST(test_stream_reader_errors)
 	evfut_reader_destroy(NULL);
 	ck_assert_int_eq(evfut_reader_consume(NULL, 0), -EINVAL);
 	ck_assert_int_eq(evfut_reader_consume(&reader, 1), -EINVAL);
+	ck_assert_uint_eq(evfut_reader_buffered(NULL), 0);
+	ck_assert_ptr_null(evfut_reader_peek(NULL, NULL));
+	evfut_read_line_init(&op, NULL, 16);
+	ck_assert_int_eq(run(&op), -EINVAL);
+	evfut_reader_read_exact_init(&op, &reader, NULL, 4);
+	ck_assert_int_eq(run(&op), -EINVAL);
+	evfut_reader_read_init(&op, &reader, NULL, 4);
+	ck_assert_int_eq(run(&op), -EINVAL);
 	ck_assert_int_eq(line(&op, 0), -EINVAL);
 	ck_assert_int_eq(line(&op, 17), -EINVAL);
 	ck_assert_int_eq(until(&op, 256, 16), -EINVAL);

@@ -647,6 +647,13 @@ START_TEST(test_stream_writer_errors)
 	ck_assert_int_eq(evfut_writer_push(&writer, NULL, 0), 0);
 	evfut_writer_write_init(&op, &writer, NULL, 1);
 	ck_assert_int_eq(run_reading(&op), -EINVAL);
+	ck_assert_uint_eq(evfut_writer_unsent(NULL), 0);
+	ck_assert_uint_eq(evfut_writer_write_calls(NULL), 0);
+	ck_assert_int_eq(evfut_writer_error(NULL), -EINVAL);
+	evfut_writer_flush_init(&op, NULL);
+	ck_assert_int_eq(run_reading(&op), -EINVAL);
+	evfut_writer_drive_init(&op, NULL);
+	ck_assert_int_eq(run_reading(&op), -EINVAL);
 	/* No memory: nothing queued, and the writer goes on. */
 	harness_alloc_fail_at(1);
 	ck_assert_int_eq(evfut_writer_push(&writer, stream, 10), -ENOMEM);
