@@ -7,10 +7,11 @@
  * watermark and writes everything queued with one writev.
  *
  * Every future here is cancel-safe: dropped at any point, it loses and
- * duplicates no byte (the next operation sees what it left). Each waits
- * on the registration like the I/O futures do, so an I/O deadline set on
- * the registration ends them with its -ETIMEDOUT, and readiness is
- * forgotten only when the kernel says EAGAIN. Everything here runs on the
+ * duplicates no byte (the next operation sees what it left). One that
+ * waits for the descriptor waits on the registration as the I/O futures
+ * do, so an I/O deadline set on the registration ends it with its
+ * -ETIMEDOUT, and readiness is forgotten only when the kernel says
+ * EAGAIN. Everything here runs on the
  * runtime's thread: a message for another connection is pushed from a
  * task of the same runtime (another thread sends it through a channel).
  */
