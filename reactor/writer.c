@@ -20,6 +20,7 @@
 #include "evfut/stream.h"
 
 #include "alloc.h"
+#include "waitlist.h"
 
 /* A chunk of the queue; one allocation of CHUNK_BYTES holds a standard
  * one, a push larger than that gets one of its own size. */
@@ -102,33 +103,13 @@ evfut_writer_write_calls(const struct evfut_writer *w)
 	return w != NULL ? w->write_calls : 0;
 }
 
-/* The writer's waiters: an intrusive list, as the registration's. */
-
+/* A drive waits for a push in the writer's list, with its latest waker. */
 static void
 queue_waiter(struct evfut_write_op *op, struct evfut_context *cx)
 {
-	struct evfut_write_op **head = &op->writer->waiters;
-
-	evfut_waker_store(&op->waker, cx->waker);
-	if (op->link != NULL)
-		return;
-	op->next = *head;
-	if (op->next != NULL)
-		op->next->link = &op->next;
-	op->link = head;
-	*head = op;
-}
-
-static void
-unqueue_waiter(struct evfut_write_op *op)
-{
-	if (op->link == NULL)
-		return;
-	*op->link = op->next;
-	if (op->next != NULL)
-		op->next->link = op->link;
-	op->link = NULL;
-	op->next = NULL;
+	evfut_waker_store(&op->node.waker, cx->waker);
+	if (op->node.in == NULL)
+		evfut__waitlist_push(&op->writer->waiters, &op->node);
 }
 
 /* Wakes, and so releases, every waiting drive; the last thing a push
@@ -136,12 +117,10 @@ unqueue_waiter(struct evfut_write_op *op)
 static void
 wake_waiters(struct evfut_writer *w)
 {
-	struct evfut_write_op *op;
+	struct evfut_waiter *node;
 
-	while ((op = w->waiters) != NULL) {
-		unqueue_waiter(op);
-		evfut_waker_wake(&op->waker);
-	}
+	while ((node = evfut__waitlist_pop(&w->waiters)) != NULL)
+		evfut_waker_wake(&node->waker);
 }
 
 /* A chunk for at least @need bytes: the spare when it is big enough. */
@@ -351,8 +330,8 @@ release(struct evfut_write_op *op)
 		evfut_future_drop(&op->writable.base);
 		op->waiting = 0;
 	}
-	unqueue_waiter(op);
-	evfut_waker_drop(&op->waker);
+	evfut__waiter_unlink(&op->node);
+	evfut_waker_drop(&op->node.waker);
 }
 
 static enum evfut_poll
@@ -375,7 +354,7 @@ write_op_poll(struct evfut_future *self, struct evfut_context *cx)
 	if (w == NULL || w->io == NULL)
 		return finish(op, -EINVAL);
 	/* Out of the list while it runs: it joins again to wait for a push. */
-	unqueue_waiter(op);
+	evfut__waiter_unlink(&op->node);
 	for (;;) {
 		if (w->error != 0)
 			return finish(op, w->error);

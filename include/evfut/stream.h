@@ -25,6 +25,7 @@
 #include "common.h"
 #include "future.h"
 #include "io.h"
+#include "sync.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -195,7 +196,7 @@ struct evfut_writer {
 	struct evfut_writer_chunk *head;
 	struct evfut_writer_chunk *tail;
 	struct evfut_writer_chunk *spare; /* one drained chunk, for reuse */
-	struct evfut_write_op *waiters;   /* pending operations */
+	struct evfut_waitlist waiters;    /* drives waiting for a push */
 };
 
 /**
@@ -258,10 +259,8 @@ struct evfut_write_op {
 	const void *buf;
 	size_t len;
 	unsigned kind;
-	int waiting;                  /* writable is initialised and pending */
-	struct evfut_waker waker;     /* while in the writer's waiters */
-	struct evfut_write_op *next;  /* in the writer's waiters */
-	struct evfut_write_op **link; /* what points here; NULL: not queued */
+	int waiting;              /* writable is initialised and pending */
+	struct evfut_waiter node; /* a drive waiting for a push */
 	struct evfut_io_op writable;
 };
 
