@@ -190,7 +190,7 @@ evfut_writer_push(struct evfut_writer *w, const void *buf, size_t len)
 }
 
 /* Takes @n written bytes off the front; drained chunks are recycled,
- * except the last, which stays for the next pushes. */
+ * and the last, when of the standard size, stays for the next pushes. */
 static void
 advance(struct evfut_writer *w, size_t n)
 {
@@ -205,15 +205,17 @@ advance(struct evfut_writer *w, size_t n)
 			return;
 		}
 		n -= part;
-		if (c == w->tail) {
+		if (c == w->tail && c->capacity == CHUNK_DATA) {
 			c->start = c->end = 0;
 			return;
 		}
 		w->head = c->next;
+		if (c == w->tail)
+			w->tail = NULL;
 		if (w->spare == NULL && c->capacity == CHUNK_DATA)
 			w->spare = c;
 		else
-			evfut__free(c);
+			evfut__free(c); /* a large push's chunk is not kept */
 	}
 }
 

@@ -436,6 +436,34 @@ START_TEST(test_stream_writer_partial_writes_deliver_every_byte)
 }
 END_TEST
 
+/* A large push gets a chunk of its own, freed once written; the last
+ * standard chunk stays for the next pushes: no allocation per push. */
+START_TEST(test_stream_writer_keeps_one_standard_chunk_and_frees_large_ones)
+{
+	struct evfut_write_op op;
+
+	open_pair(SOCK_STREAM, 0, 1 << 20);
+	harness_alloc_fail_at(0); /* counts */
+	push_stream(100000);
+	ck_assert_int_eq(harness_alloc_live(), 1);
+	evfut_writer_flush_init(&op, &writer);
+	await_or_fail(&op.base, GUARD_S);
+	ck_assert_int_eq(op.result, 0);
+	ck_assert_int_eq(harness_alloc_live(), 0);
+	push_stream(10);
+	ck_assert_int_eq(harness_alloc_live(), 1);
+	evfut_writer_flush_init(&op, &writer);
+	await_or_fail(&op.base, GUARD_S);
+	push_stream(10);
+	push_stream(10);
+	ck_assert_int_eq(harness_alloc_live(), 1);
+	flush_and_check();
+	ck_assert_int_eq(harness_alloc_live(), 1);
+	close_all();
+	ck_assert_int_eq(harness_alloc_live(), 0);
+}
+END_TEST
+
 /* Every operation reports the sticky error once a write failed. */
 static void
 assert_sticky(int error)
@@ -711,6 +739,9 @@ writer_suite(void)
 	        test_stream_writer_peer_that_never_reads_stops_at_the_watermark);
 	tcase_add_test(tc,
 	               test_stream_writer_partial_writes_deliver_every_byte);
+	tcase_add_test(
+	        tc,
+	        test_stream_writer_keeps_one_standard_chunk_and_frees_large_ones);
 	tcase_add_test(
 	        tc,
 	        test_stream_writer_closed_peer_is_a_sticky_epipe_without_sigpipe);
