@@ -4,16 +4,17 @@
  * A reader owns one buffer, allocated at init, and answers read_line,
  * read_until, read_exact and read from it, refilling it from the
  * descriptor. A writer keeps a queue of bytes with a low and a high
- * watermark and writes everything queued with one writev.
+ * watermark and writes everything queued in one system call (sendmsg on a
+ * socket, writev elsewhere).
  *
  * Every future here is cancel-safe: dropped at any point, it loses and
  * duplicates no byte (the next operation sees what it left). One that
  * waits for the descriptor waits on the registration as the I/O futures
  * do, so an I/O deadline set on the registration ends it with its
  * -ETIMEDOUT, and readiness is forgotten only when the kernel says
- * EAGAIN. Everything here runs on the
- * runtime's thread: a message for another connection is pushed from a
- * task of the same runtime (another thread sends it through a channel).
+ * EAGAIN. Everything here runs on the runtime's thread: a message for
+ * another connection is pushed from a task of the same runtime (another
+ * thread sends it through a channel).
  */
 #ifndef EVFUT_STREAM_H
 #define EVFUT_STREAM_H
@@ -63,7 +64,7 @@ EVFUT_API int evfut_reader_init(struct evfut_reader *r, struct evfut_io *io,
 
 /**
  * Frees the buffer; the registration is left as it is. Drop the reader's
- * pending operation first. NULL is allowed.
+ * pending operation first. NULL is allowed. The runtime's thread.
  */
 EVFUT_API void evfut_reader_destroy(struct evfut_reader *r);
 
@@ -109,8 +110,7 @@ struct evfut_read_op {
 	struct evfut_reader *reader;
 	char *out;
 	size_t len;
-	size_t scanned; /* bytes from the reader's start without the delimiter
-	                 */
+	size_t scanned; /* bytes searched for the delimiter, from the start */
 	int delimiter;
 	unsigned kind;
 	int waiting; /* ready is initialised and pending */
@@ -131,11 +131,12 @@ struct evfut_read_op {
  *
  * result: the length; 0 at end of file with nothing buffered; -EMSGSIZE
  * for an over-long line; -EINVAL if @p r is NULL or destroyed, or @p max
- * is 0 or more than the reader's capacity; -EBUSY if another operation of the
- * reader is pending; a negative errno of read(2) (-ECONNRESET...), -EBADF when
- * the registration was removed, or the registration's -ETIMEDOUT: then the
- * bytes of the unfinished line stay buffered (as tokio leaves them in the
- * caller's string), and the next operation sees them.
+ * is 0 or more than the reader's capacity; -EBUSY if another operation
+ * of the reader is pending; a negative errno of read(2) (-ECONNRESET...),
+ * -EBADF when the registration was removed, or the registration's
+ * -ETIMEDOUT: then the bytes of the unfinished line stay buffered (as
+ * tokio leaves them in the caller's string), and the next operation sees
+ * them.
  */
 EVFUT_API void evfut_read_line_init(struct evfut_read_op *op,
                                     struct evfut_reader *r, size_t max);
@@ -212,7 +213,8 @@ EVFUT_API int evfut_writer_init(struct evfut_writer *w, struct evfut_io *io,
 
 /**
  * Frees what is queued, unsent; the registration is left as it is. Drop
- * the writer's pending operations first. NULL is allowed.
+ * the writer's pending operations first. NULL is allowed. The runtime's
+ * thread.
  */
 EVFUT_API void evfut_writer_destroy(struct evfut_writer *w);
 
@@ -234,8 +236,8 @@ EVFUT_API uint64_t evfut_writer_write_calls(const struct evfut_writer *w);
  * evfut_writer_unsent() with its own limit (to drop a slow client, say).
  * No allocation while the last chunk has room. A push onto an empty queue
  * wakes the writer's pending drive future, so a message queued by another
- * task is written by the owner's task, in one writev with everything else
- * queued before it runs.
+ * task is written by the owner's task, in one system call with everything
+ * else queued before it runs.
  *
  * @return 0; -EINVAL if @p w is NULL, or @p buf is NULL with @p len > 0;
  * -ENOMEM (nothing queued); the sticky error (nothing queued).
