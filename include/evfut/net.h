@@ -253,7 +253,8 @@ EVFUT_API int evfut_unix_listener_close(struct evfut_unix_listener *l);
  * a pid namespace this process cannot see.
  *
  * @return 0; -EINVAL if @p io is NULL; -EBADF if it is deregistered;
- * -EAFNOSUPPORT if it is not a Unix socket; -ENOTCONN if it has no peer (a
+ * -ENOTSOCK if it is not a socket (a pipe); -EAFNOSUPPORT if it is a
+ * socket of another family (TCP, UDP); -ENOTCONN if it has no peer (a
  * listener, or not connected); -ENOTSUP off Linux. The runtime's thread.
  */
 EVFUT_API int evfut_unix_peer_cred(const struct evfut_io *io, pid_t *pid,

@@ -900,8 +900,8 @@ START_TEST(test_net_peers_unix_abstract_name_held_by_a_bound_socket)
 END_TEST
 
 /* Peer credentials are a Unix socket's: a connected TCP socket and a UDP
- * one give -EAFNOSUPPORT (tokio has no peer_cred on TcpStream), and so
- * does what is not a socket at all. */
+ * one give -EAFNOSUPPORT (tokio has no peer_cred on TcpStream), what is
+ * not a socket at all -ENOTSOCK, as evfut_io_connect_start() says. */
 START_TEST(test_net_peers_unix_peer_cred_of_other_sockets)
 {
 	struct evfut_io tcp, udp, pipe_io;
@@ -922,7 +922,7 @@ START_TEST(test_net_peers_unix_peer_cred_of_other_sockets)
 	ck_assert_int_eq(pipe(p), 0);
 	ck_assert_int_eq(evfut_io_register(&pipe_io, harness_rt, p[0]), 0);
 	ck_assert_int_eq(evfut_unix_peer_cred(&pipe_io, NULL, NULL, NULL),
-	                 -EAFNOSUPPORT);
+	                 -ENOTSOCK);
 	evfut_io_close(&pipe_io);
 	close(p[1]);
 }
