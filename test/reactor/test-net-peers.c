@@ -666,6 +666,52 @@ START_TEST(test_net_peers_localhost_where_one_family_listens)
 }
 END_TEST
 
+/* The list of a lookup with no hints, as a resolver returns it: each
+ * address once per socket type (stream, datagram, raw). Handed to
+ * evfut_connect_addrs_init() to reach a TCP port that refuses, it must
+ * fail as TcpStream::connect does, not "connect" the datagram entry. */
+START_TEST(test_net_peers_connect_addrs_of_an_untyped_lookup_stays_tcp)
+{
+	struct evfut_lookup_host lookup;
+	struct evfut_connect_host op;
+	struct evfut_io io;
+	uint16_t port;
+	int lfd = raw_listener(AF_INET, &port);
+	int type = 0, c;
+	socklen_t len = sizeof type;
+	char service[8];
+
+	ck_assert_int_ge(lfd, 0);
+	snprintf(service, sizeof service, "%u", port);
+	ck_assert_int_eq(
+	        evfut_lookup_host_init(&lookup, "127.0.0.1", service, NULL), 0);
+	await(&lookup.base);
+	ck_assert_int_eq(lookup.result, 0);
+	ck_assert_int_eq(lookup.addrs->ai_socktype, SOCK_STREAM);
+	ck_assert_ptr_nonnull(lookup.addrs->ai_next); /* and the others */
+	/* Listening: the connection is a stream. */
+	ck_assert_int_eq(evfut_connect_addrs_init(&op, &io, lookup.addrs), 0);
+	await_or_fail(&op.base, GUARD_S);
+	ck_assert_int_eq(op.result, 0);
+	ck_assert_int_eq(
+	        getsockopt(evfut_io_fd(&io), SOL_SOCKET, SO_TYPE, &type, &len),
+	        0);
+	ck_assert_int_eq(type, SOCK_STREAM);
+	c = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(c, 0);
+	close(c);
+	evfut_io_close(&io);
+	/* Refusing: refused, with no other type tried. */
+	close(lfd);
+	ck_assert_int_eq(evfut_connect_addrs_init(&op, &io, lookup.addrs), 0);
+	await_or_fail(&op.base, GUARD_S);
+	ck_assert_int_eq(op.result, -ECONNREFUSED);
+	ck_assert_uint_eq(op.attempts, 1);
+	ck_assert_int_eq(evfut_io_fd(&io), -1);
+	evfut_future_drop(&lookup.base);
+}
+END_TEST
+
 struct poll_once {
 	struct evfut_future base;
 	struct evfut_future *child;
@@ -963,6 +1009,9 @@ net_peers_suite(void)
 	tcase_add_test(tc, test_net_peers_destroy_with_connect_resolving);
 	tcase_add_test(tc, test_net_peers_destroy_with_connect_connecting);
 	tcase_add_test(tc, test_net_peers_localhost_where_one_family_listens);
+	tcase_add_test(
+	        tc,
+	        test_net_peers_connect_addrs_of_an_untyped_lookup_stays_tcp);
 	tcase_add_test(tc,
 	               test_net_peers_lookup_dropped_then_runtime_destroyed);
 	tcase_add_test(tc,
