@@ -27,13 +27,14 @@ static void connect_drop(struct evfut_future *self);
 
 static void
 connect_setup(struct evfut_connect_host *op, struct evfut_io *io,
-              unsigned state)
+              unsigned state, int socktype)
 {
 	memset(op, 0, sizeof(*op));
 	op->base.poll = connect_poll;
 	op->base.drop = connect_drop;
 	op->io = io;
 	op->state = state;
+	op->socktype = socktype;
 	op->result = -ENOENT; /* an empty list: no address to try */
 }
 
@@ -48,7 +49,7 @@ evfut_connect_host_init(struct evfut_connect_host *op, struct evfut_io *io,
 
 	if (op == NULL)
 		return -EINVAL;
-	connect_setup(op, io, CONNECT_DONE);
+	connect_setup(op, io, CONNECT_DONE, socktype);
 	if (io == NULL || host == NULL || service == NULL ||
 	    (socktype != SOCK_STREAM && socktype != SOCK_DGRAM))
 		return -EINVAL;
@@ -65,7 +66,7 @@ evfut_connect_addrs_init(struct evfut_connect_host *op, struct evfut_io *io,
 {
 	if (op == NULL || io == NULL || addrs == NULL)
 		return -EINVAL;
-	connect_setup(op, io, CONNECT_NEXT);
+	connect_setup(op, io, CONNECT_NEXT, addrs->ai_socktype);
 	op->lookup.base.drop = NULL; /* nothing to drop: no lookup */
 	op->next = addrs;
 	return 0;
@@ -134,6 +135,10 @@ connect_poll(struct evfut_future *self, struct evfut_context *cx)
 		if ((a = op->next) == NULL)
 			return finish(op, op->result);
 		op->next = a->ai_next;
+		/* An untyped lookup lists each address once per type: a
+		 * refused stream must not "connect" as a datagram. */
+		if (a->ai_socktype != op->socktype)
+			continue;
 		op->attempts++;
 		rc = attempt(op, cx->runtime, a);
 		if (rc < 0) {

@@ -111,6 +111,7 @@ struct evfut_connect_host {
 	struct evfut_lookup_host lookup;
 	struct evfut_io_op connect;
 	unsigned state;
+	int socktype; /* the addresses tried are of this type */
 };
 
 /**
@@ -132,7 +133,10 @@ EVFUT_API int evfut_connect_host_init(struct evfut_connect_host *op,
  * Initialises @p op to connect to each address of @p addrs in turn (a
  * list from evfut_lookup_host, a resolver of the caller's, or built by
  * hand; borrowed until the operation completes or is dropped) and
- * register the socket in @p io, as evfut_connect_host_init() does.
+ * register the socket in @p io, as evfut_connect_host_init() does. Only
+ * the entries of the first entry's socket type are tried (a lookup with
+ * no hints lists each address once per type, stream first: the datagram
+ * and raw entries are skipped, not counted in attempts).
  *
  * @return 0; -EINVAL if an argument is NULL. Any thread.
  */
