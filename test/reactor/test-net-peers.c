@@ -727,6 +727,46 @@ poll_once_poll(struct evfut_future *self, struct evfut_context *cx)
 	return EVFUT_READY;
 }
 
+/* A connect_host polled by hand (not in a task), still connecting when
+ * its runtime is destroyed, dropped afterwards: as a sleep or a lookup
+ * may be. The destroy removes the registration (its event belongs to the
+ * base that goes), and the drop then closes the socket touching nothing
+ * of the runtime. The same holds for any registration left behind. */
+START_TEST(test_net_peers_connect_by_hand_dropped_after_its_runtime)
+{
+	struct evfut_runtime *rt;
+	struct evfut_connect_host op;
+	struct evfut_io io, left;
+	struct poll_once p = {{poll_once_poll, NULL}, &op.base, 0};
+	uint16_t port;
+	int lfd = raw_listener(AF_INET, &port);
+	int fds = harness_count_fds();
+	int pair[2];
+	char service[8];
+
+	ck_assert_int_ge(lfd, 0);
+	snprintf(service, sizeof service, "%u", port);
+	ck_assert_int_eq(evfut_runtime_create(&rt, NULL), 0);
+	ck_assert_int_eq(evfut_connect_host_init(&op, &io, "127.0.0.1", service,
+	                                         SOCK_STREAM),
+	                 0);
+	ck_assert_int_eq(evfut_runtime_block_on(rt, &p.base), 0);
+	ck_assert_int_eq(p.got, EVFUT_PENDING);
+	ck_assert_int_ge(evfut_io_fd(&io), 0);
+	make_socketpair(pair);
+	ck_assert_int_eq(evfut_io_register(&left, rt, pair[0]), 0);
+	evfut_runtime_destroy(rt);
+	ck_assert_int_eq(evfut_io_fd(&io), -1);
+	ck_assert_int_eq(evfut_io_fd(&left), -1);
+	evfut_future_drop(&op.base);
+	ck_assert_int_eq(evfut_io_close(&left), 0); /* still closes it */
+	ck_assert_int_eq(fcntl(pair[0], F_GETFD), -1);
+	close(pair[1]);
+	ck_assert_int_eq(harness_count_fds(), fds);
+	close(lfd);
+}
+END_TEST
+
 /* tokio's lookup_host dropped mid-flight, then the runtime gone at once:
  * the pool thread finishes getaddrinfo after the future and the runtime
  * are gone, frees the request and the list, and touches neither. */
@@ -1014,6 +1054,8 @@ net_peers_suite(void)
 	        test_net_peers_connect_addrs_of_an_untyped_lookup_stays_tcp);
 	tcase_add_test(tc,
 	               test_net_peers_lookup_dropped_then_runtime_destroyed);
+	tcase_add_test(
+	        tc, test_net_peers_connect_by_hand_dropped_after_its_runtime);
 	tcase_add_test(tc,
 	               test_net_peers_set_pool_after_the_runtime_made_its_own);
 	tcase_set_timeout(tc, 120);
