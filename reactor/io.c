@@ -29,6 +29,8 @@
  * new edge will say so again, so readability is never forgotten after it.
  */
 #define READ_CLOSED 4u
+/* Deregistered by its runtime's destroy: evfut_io_close() still closes. */
+#define ORPHANED 8u
 
 static int
 direction_index(unsigned direction)
@@ -137,8 +139,42 @@ on_event(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+unlink_io(struct evfut_io *io)
+{
+	if (io->link == NULL)
+		return;
+	*io->link = io->next;
+	if (io->next != NULL)
+		io->next->link = io->link;
+	io->link = NULL;
+	io->next = NULL;
+}
+
+static void
+link_io(struct evfut_io *io, struct evfut_runtime *rt)
+{
+	io->next = rt->ios;
+	if (io->next != NULL)
+		io->next->link = &io->next;
+	io->link = &rt->ios;
+	rt->ios = io;
+}
+
+void
+evfut__io_orphan_all(struct evfut_runtime *rt)
+{
+	struct evfut_io *io;
+
+	while ((io = rt->ios) != NULL) {
+		evfut_io_deregister(io); /* unlinks it */
+		io->ready = ORPHANED;
+	}
+}
+
+static void
 free_events(struct evfut_io *io)
 {
+	unlink_io(io);
 	if (io->level[1] != NULL)
 		event_free(io->level[1]);
 	if (io->event != NULL)
@@ -205,9 +241,12 @@ evfut_io_register(struct evfut_io *io, struct evfut_runtime *rt, int fd)
 	io->waiters[0] = io->waiters[1] = NULL;
 	io->event = io->level[0] = io->level[1] = NULL;
 	io->deadline = io->timer_at = EVFUT_NO_DEADLINE;
+	io->next = NULL;
+	io->link = NULL;
 	rc = add_events(io, rt->base);
 	if (rc < 0)
 		goto fail;
+	link_io(io, rt);
 	return 0;
 
 fail:
@@ -233,10 +272,11 @@ evfut_io_close(struct evfut_io *io)
 {
 	int fd;
 
-	if (io == NULL || io->event == NULL)
+	if (io == NULL || (io->event == NULL && !(io->ready & ORPHANED)))
 		return 0;
 	fd = io->fd;
 	evfut_io_deregister(io);
+	io->ready = 0;
 	io->fd = -1;
 	return close(fd) < 0 ? -errno : 0;
 }

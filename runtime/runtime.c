@@ -128,6 +128,8 @@ evfut_runtime_destroy(struct evfut_runtime *rt)
 	evfut__task_clear_ready(rt);
 	while (rt->live != NULL)
 		evfut__task_cancel(rt, rt->live);
+	/* What hand-polled futures left registered: their events go now. */
+	evfut__io_orphan_all(rt);
 	/* The remote queue's references, now that nothing polls. */
 	for (; queued != NULL; queued = next) {
 		next = queued->remote_next;

@@ -71,6 +71,7 @@ struct evfut_runtime {
 	unsigned holds;               /* work in flight elsewhere: see below */
 	struct evfut_task *debt_task; /* waker drops not yet counted ... */
 	unsigned debt;                /* ... how many: see task.c */
+	struct evfut_io *ios;         /* registrations, removed by destroy */
 	struct evfut_pool *blocking;  /* NULL until asked for */
 	bool blocking_borrowed;       /* the caller's: not destroyed */
 	evfut_trace_fn trace;         /* NULL unless tracing */
@@ -135,6 +136,8 @@ void evfut__runtime_release(struct evfut_runtime *rt);
 
 /* Destroys the pool evfut_runtime_blocking_pool() created, if any. */
 void evfut__runtime_pool_finish(struct evfut_runtime *rt);
+/* Deregisters the registrations left on @rt, whose base is about to go. */
+void evfut__io_orphan_all(struct evfut_runtime *rt);
 
 /* Whether every task @rt launched was released; the remote lock held. */
 static inline bool

@@ -62,6 +62,7 @@ struct evfut_io {
 	evfut_nsec timer_at; /* where timer is armed; EVFUT_NO_DEADLINE: not */
 	struct evfut_sleep timer; /* armed at or before deadline, see
 	                             reactor/deadline.c */
+	struct evfut_io *next, **link; /* the runtime's registrations */
 };
 
 /** No deadline: evfut_io_set_deadline() with it disables the deadline. */
@@ -85,8 +86,10 @@ EVFUT_API int evfut_io_register(struct evfut_io *io, struct evfut_runtime *rt,
  * Removes @p io from its runtime: the event is deleted, the deadline's
  * timer disarmed, the stored wakers are woken (their futures then complete
  * with -EBADF) and dropped. The descriptor is left open. NULL and a
- * deregistered @p io are allowed. Call it (or evfut_io_close()) before the
- * runtime is destroyed.
+ * deregistered @p io are allowed. A registration still there when its
+ * runtime is destroyed is removed by evfut_runtime_destroy(), as by this
+ * call (an operation polled by hand may so be dropped after it); its
+ * descriptor stays open until evfut_io_close().
  */
 EVFUT_API void evfut_io_deregister(struct evfut_io *io);
 
