@@ -171,7 +171,7 @@ START_TEST(test_net_peers_deadline_in_the_past_before_any_op)
 END_TEST
 
 #define MANY   10000
-#define ROUNDS 25
+#define ROUNDS 12
 
 /* An idle timeout refreshed at every operation, on 10,000 registrations
  * (of one descriptor, so that select's FD_SETSIZE holds): the store holds
