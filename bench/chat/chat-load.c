@@ -23,10 +23,12 @@
  *
  *   {"workload":"fanout","n":SENT,"clients":200,"rooms":10,"window":16,
  *    "deliveries":D,"seconds":S,"deliveries_per_s":...,
- *    "server_cpu_ns_per_delivery":...,"server":"NAME"}
+ *    "server_cpu_ns_per_delivery":...,"load_cpu_s":...,"server":"NAME"}
  *
  * The server's CPU is utime+stime of /proc/PID/stat (--server-pid) read
  * when sending starts and when the last delivery arrived; null without it.
+ * "load_cpu_s" is chat-load's own CPU time over the same span: near
+ * "seconds", it saturated its core, and the server was not the bottleneck.
  * Plain level-triggered epoll, no evfut: it measures both servers the same.
  */
 #define _GNU_SOURCE
@@ -41,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -79,6 +82,8 @@ struct client {
 	size_t out_off;   /* out[out_off..out_len) is unsent */
 	size_t out_len;
 	int watching_out; /* EPOLLOUT is on */
+	int to_refill;    /* on the refill list */
+	struct client *refill_next;
 	char in[IN_SIZE];
 	char out[OUT_SIZE];
 };
@@ -89,8 +94,21 @@ static uint32_t *expected; /* [receiver * clients + sender]: the next seq */
 static unsigned *room_size;
 static unsigned joined, closed;
 static uint64_t deliveries;
+static uint64_t total_sent, total_acked;
+static struct client *refills; /* clients whose window opened */
 static double last_progress;
 static int epfd;
+
+/* chat-load's own user+system time, in seconds. */
+static double
+own_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 static double
 now_ns(void)
@@ -206,32 +224,58 @@ count_delivery(struct client *s, uint64_t seq)
 	while (s->acked < s->sent && s->ring[s->acked % opt.window] == others) {
 		s->ring[s->acked % opt.window] = 0;
 		s->acked++;
+		total_acked++;
+		if (!s->to_refill) {
+			s->to_refill = 1;
+			s->refill_next = refills;
+			refills = s;
+		}
 	}
 }
 
-/* "<sender-id> <client>:<seq>", received by @r. */
+/* A decimal number at *p, up to @stop; advances *p. -1 when none. */
+static int
+parse_number(const char **p, char stop, unsigned long long *out)
+{
+	const char *q = *p;
+	unsigned long long v = 0;
+
+	if (*q < '0' || *q > '9')
+		return -1;
+	while (*q >= '0' && *q <= '9')
+		v = v * 10 + (unsigned)(*q++ - '0');
+	if (*q != stop)
+		return -1;
+	*p = q + 1;
+	*out = v;
+	return 0;
+}
+
+/* "<sender-id> <client>:<seq>", received by @r. Parsed by hand: at
+ * millions of lines a second, sscanf() would make chat-load the
+ * bottleneck. */
 static void
 on_message(struct client *r, const char *line)
 {
-	unsigned long sid, sender;
-	unsigned long long seq;
+	unsigned long long sid, sender, seq;
+	const char *p = line;
 	uint32_t *next;
-	char end;
 
-	if (sscanf(line, "%lu %lu:%llu%c", &sid, &sender, &seq, &end) != 3 ||
-	    sender >= opt.clients)
+	if (parse_number(&p, ' ', &sid) < 0 ||
+	    parse_number(&p, ':', &sender) < 0 ||
+	    parse_number(&p, '\0', &seq) < 0 || sender >= opt.clients)
 		die("client %td: unexpected line: %s", r - clients, line);
 	if (clients[sender].id != sid)
-		die("client %td: message of client %lu under id %lu, not %lu",
+		die("client %td: message of client %llu under id %llu, not %lu",
 		    r - clients, sender, sid, clients[sender].id);
 	if (&clients[sender] == r)
 		die("client %td: received its own message", r - clients);
 	if (clients[sender].room != r->room)
-		die("client %td (room %u): message from client %lu (room %u)",
+		die("client %td (room %u): message from client %llu (room %u)",
 		    r - clients, r->room, sender, clients[sender].room);
 	next = &expected[(size_t)(r - clients) * opt.clients + sender];
 	if (seq != *next)
-		die("client %td: from client %lu seq %llu, expected %u (%s)",
+		die("client %td: from client %llu seq %llu, expected %u (%s)",
 		    r - clients, sender, seq, *next,
 		    seq < *next ? "duplicate" : "lost or out of order");
 	(*next)++;
@@ -296,7 +340,7 @@ on_readable(struct client *c)
 	last_progress = now_ns();
 }
 
-/* Queues the messages @c may send now; whether it has more to send. */
+/* Queues the messages @c may send now. */
 static void
 refill(struct client *c, double now)
 {
@@ -311,8 +355,9 @@ refill(struct client *c, double now)
 		           (unsigned long long)c->sent);
 		/* Alone in its room, a message is delivered to all at once. */
 		if (room_size[c->room] == 1)
-			c->acked++;
+			c->acked++, total_acked++;
 		c->sent++;
+		total_sent++;
 	}
 	if (c->out_len > c->out_off)
 		flush_out(c);
@@ -403,23 +448,33 @@ open_clients(void)
 static int
 all_acked(void)
 {
-	unsigned i;
-
-	for (i = 0; i < opt.clients; i++)
-		if (clients[i].acked != clients[i].sent)
-			return 0;
-	return 1;
+	return total_acked == total_sent;
 }
 
 static int
 all_sent(void)
 {
+	return total_sent == (uint64_t)opt.clients * opt.messages;
+}
+
+/* Queues what each client may send: every client at the start and at
+ * --rate, else those whose window opened since. */
+static void
+refill_all(double now, int everyone)
+{
+	struct client *c;
 	unsigned i;
 
-	for (i = 0; i < opt.clients; i++)
-		if (clients[i].sent != opt.messages)
-			return 0;
-	return 1;
+	if (everyone || opt.rate > 0) {
+		for (i = 0; i < opt.clients; i++)
+			refill(&clients[i], now);
+		return;
+	}
+	while ((c = refills) != NULL) {
+		refills = c->refill_next;
+		c->to_refill = 0;
+		refill(c, now);
+	}
 }
 
 static void
@@ -522,11 +577,10 @@ parse_options(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	double start, stop, elapsed, now;
+	double start, stop, elapsed, now, cpu;
 	long long ticks = 0;
-	uint64_t sent = 0;
 	unsigned i;
-	int rc, sending = 1;
+	int rc, sending = 1, first = 1;
 
 	rc = parse_options(argc, argv);
 	if (rc >= 0)
@@ -537,6 +591,7 @@ main(int argc, char **argv)
 		await_progress("joining");
 	if (opt.server_pid != 0)
 		ticks = server_ticks();
+	cpu = own_cpu_s();
 	start = last_progress = now_ns();
 	for (i = 0; i < opt.clients; i++)
 		clients[i].due_ns = start;
@@ -545,33 +600,32 @@ main(int argc, char **argv)
 		if (sending && now - start >= opt.seconds * 1e9)
 			sending = 0;
 		if (sending) {
-			for (i = 0; i < opt.clients; i++)
-				refill(&clients[i], now);
+			refill_all(now, first);
+			first = 0;
 			sending = opt.messages == 0 || !all_sent();
 		}
 		if (sending || !all_acked())
 			await_progress(sending ? "sending" : "draining");
 	}
 	stop = now_ns();
+	cpu = own_cpu_s() - cpu;
 	if (opt.server_pid != 0)
 		ticks = server_ticks() - ticks;
 	if (opt.verify)
 		quit_all();
-	for (i = 0; i < opt.clients; i++)
-		sent += clients[i].sent;
 	elapsed = (stop - start) / 1e9;
 	printf("{\"workload\":\"fanout\",\"n\":%llu,\"clients\":%u,"
 	       "\"rooms\":%u,\"window\":%u,\"deliveries\":%llu,"
 	       "\"seconds\":%.3f,\"deliveries_per_s\":%.1f,"
 	       "\"server_cpu_ns_per_delivery\":",
-	       (unsigned long long)sent, opt.clients, opt.rooms, opt.window,
-	       (unsigned long long)deliveries, elapsed,
+	       (unsigned long long)total_sent, opt.clients, opt.rooms,
+	       opt.window, (unsigned long long)deliveries, elapsed,
 	       (double)deliveries / elapsed);
 	if (opt.server_pid != 0 && deliveries > 0)
 		printf("%.1f", (double)ticks * 1e9 / sysconf(_SC_CLK_TCK) /
 		                       (double)deliveries);
 	else
 		printf("null");
-	printf(",\"server\":\"%s\"}\n", opt.label);
+	printf(",\"load_cpu_s\":%.3f,\"server\":\"%s\"}\n", cpu, opt.label);
 	return 0;
 }

@@ -7,14 +7,17 @@
  *      It prints "listening on 127.0.0.1:PORT" (or "listening on PATH");
  *      SIGINT/SIGTERM close every connection and stop it (exit 0).
  *
- * What a libuv expert writes: one static read buffer for the loop (lines
- * are handled inside the read callback), a per-connection buffer only for
- * a line split across reads; the MSG lines of one read are formatted once
- * into one chunk that every other member of the room is sent with
- * uv_try_write() (one send(2) per member per read, no request), and only
- * what the kernel did not take is queued with uv_write() on a reference
- * to the same chunk. A member with more than HIGH_WATER bytes queued is
- * disconnected. Rooms keep intrusive member lists.
+ * What a libuv expert writes for throughput: one static read buffer for
+ * the loop (lines are handled inside the read callback) and a
+ * per-connection buffer only for a line split across reads; the MSG lines
+ * of one read are formatted once, then appended to each other member's
+ * output buffer, and every connection with output is flushed once per loop
+ * iteration from a uv_check_t callback (redis's beforeSleep): uv_try_write()
+ * first (one send(2), no request), and what the kernel did not take goes
+ * out with uv_write(), the request owning the buffer. So a member gets the
+ * messages of every sender of one iteration in one system call. A member
+ * with more than HIGH_WATER bytes queued is disconnected. Rooms keep
+ * intrusive member lists.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -50,41 +53,44 @@ struct conn {
 	struct room *room;
 	struct conn *prev, *next; /* in the room's members */
 	struct conn *all_prev, *all_next;
+	struct conn *dirty_next; /* in the connections with output */
+	int dirty;
 	int closing;
+	int close_when_sent; /* QUIT, or a line too long */
+	char *out;           /* what the next flush sends */
+	size_t out_len, out_cap;
 	size_t line_len; /* bytes of a line split across reads */
 	char line[MAX_LINE];
 };
 
-/* What the MSG lines of one read fan out; shared by the queued writes. */
-struct chunk {
-	unsigned refs;
-	size_t len;
-	char data[];
-};
-
+/* A write that owns its buffer. */
 struct write_req {
 	uv_write_t req;
-	struct chunk *chunk; /* NULL: the buffer is static */
-	int close_after;
+	char *buf;
 };
 
 static char read_buf[READ_SIZE];
-static char out_buf[READ_SIZE]; /* the fanout of a read's MSG lines */
-static size_t out_len;
+static char fanout[READ_SIZE]; /* the fanout of a read's MSG lines */
+static size_t fanout_len;
 static struct room *buckets[N_BUCKETS];
 static struct conn *all_conns;
+static struct conn *dirty; /* connections with output, to flush */
 static unsigned long next_id = 1;
 static union {
 	uv_stream_t stream;
 	uv_tcp_t tcp;
 	uv_pipe_t pipe;
 } server;
+static uv_check_t flusher;
 static int use_unix;
 
 static void
 on_close(uv_handle_t *handle)
 {
-	free(handle);
+	struct conn *c = (struct conn *)handle;
+
+	free(c->out);
+	free(c);
 }
 
 static void
@@ -101,6 +107,8 @@ leave_room(struct conn *c)
 	c->room = NULL;
 }
 
+/* The handle is freed in the loop's closing phase, after the check phase
+ * that walks the dirty list: a closing connection may still be on it. */
 static void
 close_conn(struct conn *c)
 {
@@ -123,56 +131,76 @@ on_written(uv_write_t *req, int status)
 	struct write_req *w = (struct write_req *)req;
 	struct conn *c = (struct conn *)req->handle;
 
-	if (w->chunk != NULL && --w->chunk->refs == 0)
-		free(w->chunk);
-	if (status < 0 || w->close_after)
-		close_conn(c);
+	free(w->buf);
 	free(w);
+	if (status < 0 ||
+	    (c->close_when_sent && c->h.stream.write_queue_size == 0 &&
+	     c->out_len == 0))
+		close_conn(c);
 }
 
-/* Sends buf to c: what uv_try_write() leaves is queued on @chunk (which
- * is made from buf once, on first need). */
+/* Appends to c's output; the next check phase sends it. */
 static void
-send_to(struct conn *c, const char *buf, size_t len, struct chunk **chunk,
-        int close_after)
+append(struct conn *c, const char *data, size_t len)
 {
-	uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
-	struct write_req *w;
-	int sent;
-
-	sent = uv_try_write(&c->h.stream, &b, 1);
-	if (sent == (int)len) {
-		if (close_after)
-			close_conn(c);
+	if (c->closing)
 		return;
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *out;
+
+		while (cap < c->out_len + len)
+			cap *= 2;
+		out = realloc(c->out, cap);
+		if (out == NULL) {
+			close_conn(c);
+			return;
+		}
+		c->out = out;
+		c->out_cap = cap;
 	}
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
+	if (!c->dirty) {
+		c->dirty = 1;
+		c->dirty_next = dirty;
+		dirty = c;
+	}
+}
+
+/* Sends c's output: what uv_try_write() leaves is handed to uv_write(). */
+static void
+flush(struct conn *c)
+{
+	uv_buf_t b = uv_buf_init(c->out, (unsigned)c->out_len);
+	struct write_req *w;
+	int sent = UV_EAGAIN;
+
+	if (c->h.stream.write_queue_size == 0)
+		sent = uv_try_write(&c->h.stream, &b, 1);
 	if (sent < 0 && sent != UV_EAGAIN) {
 		close_conn(c);
 		return;
 	}
-	if (sent < 0)
-		sent = 0;
-	if (*chunk == NULL) {
-		*chunk = malloc(sizeof **chunk + len);
-		if (*chunk == NULL) {
+	if (sent == (int)c->out_len) {
+		c->out_len = 0;
+		if (c->close_when_sent)
 			close_conn(c);
-			return;
-		}
-		(*chunk)->refs = 1; /* the caller's, dropped after the fanout */
-		(*chunk)->len = len;
-		memcpy((*chunk)->data, buf, len);
+		return;
 	}
 	w = malloc(sizeof *w);
 	if (w == NULL) {
 		close_conn(c);
 		return;
 	}
-	w->chunk = *chunk;
-	w->close_after = close_after;
-	(*chunk)->refs++;
-	b = uv_buf_init((*chunk)->data + sent, (unsigned)(len - (size_t)sent));
+	if (sent < 0)
+		sent = 0;
+	w->buf = c->out; /* the request owns it now */
+	b = uv_buf_init(c->out + sent, (unsigned)(c->out_len - (size_t)sent));
+	c->out = NULL;
+	c->out_len = c->out_cap = 0;
 	if (uv_write(&w->req, &c->h.stream, &b, 1, on_written) < 0) {
-		(*chunk)->refs--;
+		free(w->buf);
 		free(w);
 		close_conn(c);
 		return;
@@ -182,32 +210,37 @@ send_to(struct conn *c, const char *buf, size_t len, struct chunk **chunk,
 }
 
 static void
-reply(struct conn *c, const char *text, int close_after)
+on_check(uv_check_t *check)
 {
-	struct chunk *chunk = NULL;
+	struct conn *c;
 
-	send_to(c, text, strlen(text), &chunk, close_after);
-	if (chunk != NULL && --chunk->refs == 0)
-		free(chunk);
+	(void)check;
+	while ((c = dirty) != NULL) {
+		dirty = c->dirty_next;
+		c->dirty = 0;
+		if (!c->closing)
+			flush(c);
+	}
 }
 
-/* Sends what the MSG lines of this read formatted to the other members. */
+static void
+reply(struct conn *c, const char *text)
+{
+	append(c, text, strlen(text));
+}
+
+/* Appends what the MSG lines of this read formatted to the other members. */
 static void
 fan_out(struct conn *sender)
 {
-	struct chunk *chunk = NULL;
-	struct conn *m, *next;
+	struct conn *m;
 
-	if (out_len == 0)
+	if (fanout_len == 0)
 		return;
-	for (m = sender->room->members; m != NULL; m = next) {
-		next = m->next; /* send_to() may drop m from the room */
+	for (m = sender->room->members; m != NULL; m = m->next)
 		if (m != sender)
-			send_to(m, out_buf, out_len, &chunk, 0);
-	}
-	if (chunk != NULL && --chunk->refs == 0)
-		free(chunk);
-	out_len = 0;
+			append(m, fanout, fanout_len);
+	fanout_len = 0;
 }
 
 static struct room *
@@ -253,12 +286,12 @@ join(struct conn *c, const char *name, size_t len)
 	struct room *r;
 
 	if (!valid_room(name, len)) {
-		reply(c, "ERR bad room name\n", 0);
+		reply(c, "ERR bad room name\n");
 		return;
 	}
 	r = find_room(name, len);
 	if (r == NULL) {
-		reply(c, "ERR out of memory\n", 0);
+		reply(c, "ERR out of memory\n");
 		return;
 	}
 	leave_room(c);
@@ -268,27 +301,37 @@ join(struct conn *c, const char *name, size_t len)
 	if (r->members != NULL)
 		r->members->prev = c;
 	r->members = c;
-	reply(c, "OK\n", 0);
+	reply(c, "OK\n");
 }
 
-/* One line, its '\n' removed. Returns 0 to go on, -1 once c is closing. */
+/* Sends what is queued, then closes; nothing more is read. */
+static void
+end_after(struct conn *c, const char *text)
+{
+	if (text != NULL)
+		reply(c, text);
+	c->close_when_sent = 1;
+	uv_read_stop(&c->h.stream);
+	if (c->out_len == 0 && c->h.stream.write_queue_size == 0)
+		close_conn(c);
+}
+
+/* One line, its '\n' removed. Returns 0 to go on, -1 to stop reading. */
 static int
 on_line(struct conn *c, const char *line, size_t len)
 {
-	int n;
-
 	if (len >= 4 && memcmp(line, "MSG ", 4) == 0) {
 		if (c->room == NULL) {
-			reply(c, "ERR join a room first\n", 0);
+			reply(c, "ERR join a room first\n");
 			return c->closing ? -1 : 0;
 		}
-		n = snprintf(out_buf + out_len, sizeof out_buf - out_len,
-		             "%lu ", c->id);
-		out_len += (size_t)n;
-		memcpy(out_buf + out_len, line + 4, len - 4);
-		out_len += len - 4;
-		out_buf[out_len++] = '\n';
-		if (sizeof out_buf - out_len < MAX_LINE + 32)
+		fanout_len += (size_t)snprintf(fanout + fanout_len,
+		                               sizeof fanout - fanout_len,
+		                               "%lu ", c->id);
+		memcpy(fanout + fanout_len, line + 4, len - 4);
+		fanout_len += len - 4;
+		fanout[fanout_len++] = '\n';
+		if (sizeof fanout - fanout_len < MAX_LINE + 32)
 			fan_out(c);
 		return 0;
 	}
@@ -297,10 +340,10 @@ on_line(struct conn *c, const char *line, size_t len)
 	if (len >= 5 && memcmp(line, "JOIN ", 5) == 0)
 		join(c, line + 5, len - 5);
 	else if (len == 4 && memcmp(line, "QUIT", 4) == 0)
-		close_conn(c);
+		end_after(c, NULL);
 	else
-		reply(c, "ERR unknown command\n", 0);
-	return c->closing ? -1 : 0;
+		reply(c, "ERR unknown command\n");
+	return c->closing || c->close_when_sent ? -1 : 0;
 }
 
 static void
@@ -312,8 +355,8 @@ on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 }
 
 /* Handles the lines of one read; a line split across reads waits in
- * c->line. 0, or -1 once c is closing. */
-static int
+ * c->line. */
+static void
 on_data(struct conn *c, const char *p, size_t n)
 {
 	const char *end = p + n, *nl;
@@ -324,8 +367,8 @@ on_data(struct conn *c, const char *p, size_t n)
 			size_t take = nl != NULL ? (size_t)(nl - p) + 1
 			                         : (size_t)(end - p);
 			if (c->line_len + take > MAX_LINE) {
-				reply(c, "ERR line too long\n", 1);
-				return -1;
+				end_after(c, "ERR line too long\n");
+				return;
 			}
 			memcpy(c->line + c->line_len, p, take);
 			c->line_len += take;
@@ -333,21 +376,20 @@ on_data(struct conn *c, const char *p, size_t n)
 			if (nl == NULL)
 				break;
 			if (on_line(c, c->line, c->line_len - 1) < 0)
-				return -1;
+				break;
 			c->line_len = 0;
 			continue;
 		}
 		if ((size_t)(nl - p) + 1 > MAX_LINE) {
-			reply(c, "ERR line too long\n", 1);
-			return -1;
+			end_after(c, "ERR line too long\n");
+			return;
 		}
 		if (on_line(c, p, (size_t)(nl - p)) < 0)
-			return -1;
+			break;
 		p = nl + 1;
 	}
 	if (c->room != NULL)
 		fan_out(c);
-	return 0;
 }
 
 static void
@@ -359,10 +401,9 @@ on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 		close_conn(c);
 		return;
 	}
-	if (n > 0 && on_data(c, buf->base, (size_t)n) < 0 && !c->closing)
-		uv_read_stop(stream); /* "line too long" closes after it */
-	if (c->closing)
-		out_len = 0;
+	if (n > 0)
+		on_data(c, buf->base, (size_t)n);
+	fanout_len = 0; /* a sender that closed meanwhile sends nothing */
 }
 
 static void
@@ -392,7 +433,7 @@ on_connection(uv_stream_t *listener, int status)
 		all_conns->all_prev = c;
 	all_conns = c;
 	snprintf(hello, sizeof hello, "HELLO %lu\n", c->id);
-	reply(c, hello, 0);
+	reply(c, hello);
 	if (!c->closing)
 		uv_read_start(&c->h.stream, on_alloc, on_read);
 }
@@ -461,12 +502,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "libuv-chat-server: %s\n", uv_strerror(rc));
 		return 1;
 	}
+	uv_check_init(loop, &flusher);
+	uv_check_start(&flusher, on_check);
 	uv_signal_init(loop, &sigint);
 	uv_signal_start(&sigint, on_signal, SIGINT);
 	uv_signal_init(loop, &sigterm);
 	uv_signal_start(&sigterm, on_signal, SIGTERM);
 	fflush(stdout);
 	uv_run(loop, UV_RUN_DEFAULT);
+	uv_close((uv_handle_t *)&flusher, NULL);
 	uv_close((uv_handle_t *)&sigint, NULL);
 	uv_close((uv_handle_t *)&sigterm, NULL);
 	uv_run(loop, UV_RUN_DEFAULT); /* the close callbacks */

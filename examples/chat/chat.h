@@ -46,6 +46,8 @@ struct chat_conn {
 	struct chat_conn *prev, *next; /* in the server's connections */
 	char prefix[24]; /* "<id> ", what its messages start with */
 	size_t prefix_len;
+	size_t batch_len;
+	char batch[4096]; /* messages of the lines read in one poll */
 	struct evfut_io io;
 	struct evfut_reader reader;
 	struct evfut_writer writer;

@@ -30,19 +30,30 @@ reply(struct chat_conn *c, const char *text)
 	(void)evfut_writer_push(&c->writer, text, strlen(text));
 }
 
-/* "MSG <text>": "<id> <text>\n" to the others; @text ends with '\n'. */
+/* Sends the batch of messages to the others of the room. */
+static void
+send_batch(struct chat_conn *c)
+{
+	if (c->batch_len > 0 && c->room != NULL)
+		chat_room_send(c, c->batch, c->batch_len);
+	c->batch_len = 0;
+}
+
+/* "MSG <text>": "<id> <text>\n" to the others; @text ends with '\n'.
+ * The messages of the lines already buffered go out together, as one
+ * push into each member's queue: see conn_poll(). */
 static void
 send_message(struct chat_conn *c, const char *text, size_t len)
 {
-	char line[sizeof c->prefix + CHAT_MAX_LINE];
-
 	if (c->room == NULL) {
 		reply(c, "ERR join a room first\n");
 		return;
 	}
-	memcpy(line, c->prefix, c->prefix_len);
-	memcpy(line + c->prefix_len, text, len);
-	chat_room_send(c, line, c->prefix_len + len);
+	if (c->batch_len + c->prefix_len + len > sizeof c->batch)
+		send_batch(c);
+	memcpy(c->batch + c->batch_len, c->prefix, c->prefix_len);
+	memcpy(c->batch + c->batch_len + c->prefix_len, text, len);
+	c->batch_len += c->prefix_len + len;
 }
 
 /* One line, @len bytes with its '\n' (none for the last line before the
@@ -64,6 +75,7 @@ on_line(struct chat_conn *c, const char *line, size_t len)
 			send_message(c, line + 4, len - 4);
 		}
 	} else if (bare >= 5 && memcmp(line, "JOIN ", 5) == 0) {
+		send_batch(c); /* to the room it leaves */
 		rc = chat_room_join(c, line + 5, bare - 5);
 		reply(c, rc == 0         ? "OK\n"
 		         : rc == -EINVAL ? "ERR bad room name\n"
@@ -76,6 +88,7 @@ on_line(struct chat_conn *c, const char *line, size_t len)
 	return GO_ON;
 }
 
+/* [child] */
 /* The child @index of the wait set completed. */
 static enum next
 on_child(struct chat_conn *c, int index, struct evfut_context *cx)
@@ -113,6 +126,8 @@ on_child(struct chat_conn *c, int index, struct evfut_context *cx)
 		return GO_ON;
 	}
 }
+
+/* [child] */
 
 /* Registers the client and sets up its streams, in the task's copy. */
 static int
@@ -170,6 +185,7 @@ start_flush(struct chat_conn *c, struct evfut_context *cx)
 	c->flushing = 1;
 }
 
+/* [loop] */
 static enum evfut_poll
 conn_poll(struct evfut_future *self, struct evfut_context *cx)
 {
@@ -180,20 +196,29 @@ conn_poll(struct evfut_future *self, struct evfut_context *cx)
 	if (c->stage == NOTHING && conn_start(c, cx) < 0)
 		return EVFUT_READY;
 	while (!c->flushing) {
-		if (evfut_future_poll(&c->set.base, cx) == EVFUT_PENDING)
+		if (evfut_future_poll(&c->set.base, cx) == EVFUT_PENDING) {
+			send_batch(c); /* no more line is buffered */
 			return EVFUT_PENDING;
+		}
 		while (next == GO_ON &&
 		       (index = evfut_wait_set_next(&c->set)) >= 0)
 			next = on_child(c, index, cx);
-		if (next == CLOSE)
+		if (next == CLOSE) {
+			send_batch(c);
 			return EVFUT_READY;
-		if (next == FLUSH_AND_CLOSE)
+		}
+		if (next == FLUSH_AND_CLOSE) {
+			send_batch(c);
 			start_flush(c, cx);
-		else if (!evfut_coop_proceed(cx))
+		} else if (!evfut_coop_proceed(cx)) {
+			send_batch(c);
 			return EVFUT_PENDING; /* it woke the task */
+		}
 	}
 	return evfut_future_poll(&c->flush.base, cx);
 }
+
+/* [loop] */
 
 /* Runs when the task finishes or is cancelled. */
 static void

@@ -187,6 +187,7 @@ chat_conn_drop(struct chat_conn *c)
 	evfut_notify_one(&c->kick);
 }
 
+/* [fanout] */
 /* The line is copied into each member's queue, and the push wakes that
  * member's task: it writes everything queued for it in one writev when it
  * runs, whoever queued it. */
@@ -205,3 +206,4 @@ chat_room_send(struct chat_conn *from, const char *line, size_t len)
 			chat_conn_drop(m);
 	}
 }
+/* [fanout] */
