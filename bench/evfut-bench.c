@@ -15,6 +15,9 @@
  *   evfut-bench timers_light [N] the same with fewer tasks: precision
  *   evfut-bench timers_cancel [N] arm one, cancel the oldest of 10,000
  *   evfut-bench idle_memory [N]  bytes per task sleeping 60 s
+ *   evfut-bench io_deadline_reset [N]  an idle timeout refreshed N times:
+ *                                evfut_io_set_deadline() moving it later
+ *   evfut-bench sleep_reset [N]  the same with a sleep: evfut_sleep_reset()
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -25,7 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <evfut.h>
 
@@ -547,6 +552,103 @@ bench_idle_memory(uint64_t n)
 	return 0;
 }
 
+/* io_deadline_reset and sleep_reset: an idle timeout refreshed at every
+ * read, N times, 1 ns later each time, among CANCEL_WINDOW other timers
+ * armed 10 s ahead (the other connections' timeouts). The deadlines count
+ * from one clock reading, so only the reset itself is timed. */
+
+struct refresher {
+	struct evfut_future base;
+	struct evfut_io *io; /* NULL: refresh a sleep instead */
+	uint64_t n;
+	double elapsed;
+	int rc;
+};
+
+static enum evfut_poll
+refresher_poll(struct evfut_future *self, struct evfut_context *cx)
+{
+	struct refresher *r = evfut_container_of(self, struct refresher, base);
+	struct evfut_sleep *window = calloc(CANCEL_WINDOW + 1, sizeof(*window));
+	struct evfut_sleep *idle = &window[CANCEL_WINDOW];
+	evfut_nsec deadline = evfut_runtime_now(cx->runtime) + 10 * EVFUT_SEC;
+	double start;
+	uint64_t i;
+	int rc = 0;
+
+	if (window == NULL) {
+		r->rc = -ENOMEM;
+		return EVFUT_READY;
+	}
+	for (i = 0; i <= CANCEL_WINDOW; i++) {
+		evfut_sleep_until_init(&window[i], deadline);
+		evfut_future_poll(&window[i].base, cx);
+	}
+	if (r->io != NULL)
+		rc = evfut_io_set_deadline(r->io, deadline);
+	start = now_ns();
+	for (i = 1; i <= r->n && rc == 0; i++) {
+		if (r->io != NULL)
+			rc = evfut_io_set_deadline(r->io, deadline + i);
+		else
+			rc = evfut_sleep_reset(idle, deadline + i);
+	}
+	r->elapsed = now_ns() - start;
+	r->rc = rc;
+	for (i = 0; i <= CANCEL_WINDOW; i++)
+		evfut_future_drop(&window[i].base);
+	free(window);
+	return EVFUT_READY;
+}
+
+static int
+bench_refresh(const char *name, uint64_t n, bool io_deadline)
+{
+	struct refresher r = {.base = EVFUT_FUTURE_INIT(refresher_poll, NULL),
+	                      .n = n};
+	struct evfut_runtime *rt;
+	struct evfut_io io;
+	int fds[2] = {-1, -1};
+	int rc;
+
+	rc = evfut_runtime_create(&rt, NULL);
+	if (rc < 0)
+		return fail("runtime", rc);
+	if (io_deadline) {
+		rc = socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0 ? -errno : 0;
+		if (rc == 0)
+			rc = evfut_io_register(&io, rt, fds[0]);
+		r.io = &io;
+	}
+	if (rc == 0)
+		rc = evfut_runtime_block_on(rt, &r.base);
+	if (rc == 0)
+		rc = r.rc;
+	if (io_deadline && fds[0] >= 0) {
+		evfut_io_deregister(&io);
+		close(fds[0]);
+		close(fds[1]);
+	}
+	evfut_runtime_destroy(rt);
+	if (rc < 0)
+		return fail(name, rc);
+	printf("{\"workload\":\"%s\",\"n\":%llu,\"ns_per_op\":%.1f}\n", name,
+	       (unsigned long long)n, r.elapsed / (double)n);
+	return 0;
+}
+
+static int
+bench_io_deadline_reset(uint64_t n)
+{
+	return bench_refresh("io_deadline_reset", n, true);
+}
+
+static int
+bench_sleep_reset(uint64_t n)
+{
+	return bench_refresh("sleep_reset", n, false);
+}
+
 struct workload {
 	const char *name;
 	int (*run)(uint64_t n);
@@ -562,6 +664,8 @@ static const struct workload workloads[] = {
         {"timers_light", bench_timers_light, 10000},
         {"timers_cancel", bench_timers_cancel, 1000000},
         {"idle_memory", bench_idle_memory, 1000000},
+        {"io_deadline_reset", bench_io_deadline_reset, 1000000},
+        {"sleep_reset", bench_sleep_reset, 1000000},
 };
 
 #define N_WORKLOADS (sizeof workloads / sizeof workloads[0])

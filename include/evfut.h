@@ -21,6 +21,7 @@
 #include "evfut/channel.h"
 #include "evfut/blocking.h"
 #include "evfut/io.h"
+#include "evfut/net.h"
 #include "evfut/signal.h"
 
 #endif /* EVFUT_H */

@@ -65,6 +65,13 @@ wake_direction(struct evfut_io *io, int index)
 }
 
 void
+evfut__io_wake_all(struct evfut_io *io)
+{
+	wake_direction(io, 0);
+	wake_direction(io, 1);
+}
+
+void
 evfut__io_queue(struct evfut_io_op *op, unsigned direction,
                 struct evfut_context *cx)
 {
@@ -197,6 +204,7 @@ evfut_io_register(struct evfut_io *io, struct evfut_runtime *rt, int fd)
 	io->waker[1] = empty;
 	io->waiters[0] = io->waiters[1] = NULL;
 	io->event = io->level[0] = io->level[1] = NULL;
+	io->deadline = io->timer_at = EVFUT_NO_DEADLINE;
 	rc = add_events(io, rt->base);
 	if (rc < 0)
 		goto fail;
@@ -215,9 +223,9 @@ evfut_io_deregister(struct evfut_io *io)
 	if (io == NULL || io->event == NULL)
 		return;
 	free_events(io);
+	evfut__io_deadline_finish(io);
 	/* Waiters must learn that the descriptor is gone, not hang. */
-	wake_direction(io, 0);
-	wake_direction(io, 1);
+	evfut__io_wake_all(io);
 }
 
 int
@@ -243,11 +251,16 @@ int
 evfut_io_poll_ready(struct evfut_io *io, unsigned direction,
                     struct evfut_context *cx)
 {
+	int rc;
+
 	if (io == NULL || cx == NULL ||
 	    (direction != EVFUT_READABLE && direction != EVFUT_WRITABLE))
 		return -EINVAL;
 	if (io->event == NULL)
 		return -EBADF;
+	rc = evfut__io_deadline_check(io);
+	if (rc < 0)
+		return rc;
 	if (io->ready & direction)
 		return 1;
 	evfut_waker_store(&io->waker[direction_index(direction)], cx->waker);

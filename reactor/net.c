@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #include "evfut/io.h"
+
+#include "sockets.h"
 
 /* Fills @addr from a numeric IPv4 or IPv6 address; NULL is 127.0.0.1. */
 static int
@@ -40,19 +43,6 @@ parse_address(struct sockaddr_storage *addr, socklen_t *len, const char *host,
 }
 
 static int
-unix_address(struct sockaddr_un *addr, const char *path)
-{
-	if (path == NULL)
-		return -EINVAL;
-	if (strlen(path) >= sizeof(addr->sun_path))
-		return -ENAMETOOLONG;
-	memset(addr, 0, sizeof(*addr));
-	addr->sun_family = AF_UNIX;
-	strcpy(addr->sun_path, path);
-	return 0;
-}
-
-static int
 new_socket(int family, int type)
 {
 	int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -70,11 +60,11 @@ inet_socket(struct sockaddr_storage *addr, socklen_t *len, const char *host,
 	return rc < 0 ? rc : new_socket(addr->ss_family, type);
 }
 
-/* A Unix-domain stream socket for @path, with the address in @addr. */
+/* A Unix-domain stream socket for the file @path, its address in @addr. */
 static int
-unix_socket(struct sockaddr_un *addr, const char *path)
+unix_socket(struct sockaddr_un *addr, socklen_t *len, const char *path)
 {
-	int rc = unix_address(addr, path);
+	int rc = evfut__unix_address(addr, len, path, false);
 
 	return rc < 0 ? rc : new_socket(AF_UNIX, SOCK_STREAM);
 }
@@ -159,20 +149,17 @@ evfut_io_local_port(const struct evfut_io *io)
 	return -EAFNOSUPPORT;
 }
 
-/* Starts connecting @fd and registers it; closes @fd on failure. */
+/* Starts connecting @fd, new, and registers it; closes @fd on failure. */
 static int
 connect_and_adopt(struct evfut_io *io, struct evfut_runtime *rt, int fd,
                   const struct sockaddr *addr, socklen_t len)
 {
-	int rc;
+	int rc = evfut__connect_start(io, rt, fd, O_RDWR | O_NONBLOCK, addr,
+	                              len);
 
-	/* EAGAIN is no progress: a full Unix backlog, or no local port. */
-	if (connect(fd, addr, len) < 0 && errno != EINPROGRESS) {
-		rc = -errno;
+	if (rc < 0)
 		close(fd);
-		return rc;
-	}
-	return adopt(io, rt, fd);
+	return rc;
 }
 
 int
@@ -222,15 +209,16 @@ evfut_unix_listen(struct evfut_io *io, struct evfut_runtime *rt,
                   const char *path, int backlog)
 {
 	struct sockaddr_un addr;
+	socklen_t len;
 	int fd;
 
 	if (io == NULL || rt == NULL || backlog < 0)
 		return -EINVAL;
-	fd = unix_socket(&addr, path);
+	fd = unix_socket(&addr, &len, path);
 	if (fd < 0)
 		return fd;
-	return bind_and_adopt(io, rt, fd, (struct sockaddr *)&addr,
-	                      sizeof(addr), backlog);
+	return bind_and_adopt(io, rt, fd, (struct sockaddr *)&addr, len,
+	                      backlog);
 }
 
 int
@@ -238,13 +226,13 @@ evfut_unix_connect_start(struct evfut_io *io, struct evfut_runtime *rt,
                          const char *path)
 {
 	struct sockaddr_un addr;
+	socklen_t len;
 	int fd;
 
 	if (io == NULL || rt == NULL)
 		return -EINVAL;
-	fd = unix_socket(&addr, path);
+	fd = unix_socket(&addr, &len, path);
 	if (fd < 0)
 		return fd;
-	return connect_and_adopt(io, rt, fd, (struct sockaddr *)&addr,
-	                         sizeof(addr));
+	return connect_and_adopt(io, rt, fd, (struct sockaddr *)&addr, len);
 }

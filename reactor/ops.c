@@ -173,13 +173,17 @@ attempt(struct evfut_io_op *op)
 	return n < 0 ? -errno : n;
 }
 
-/* 1 ready, 0 queued with the waker of @cx, -EBADF deregistered. */
+/* 1 ready, 0 queued with the waker of @cx, -EBADF deregistered,
+ * -ETIMEDOUT past the deadline (-ENOMEM: its timer could not be armed). */
 static int
 wait_ready(struct evfut_io_op *op, unsigned direction, struct evfut_context *cx)
 {
-	if (op->io->event == NULL) {
+	int rc = op->io->event == NULL ? -EBADF
+	                               : evfut__io_deadline_check(op->io);
+
+	if (rc < 0) {
 		release_wait(op);
-		return -EBADF;
+		return rc;
 	}
 	if (op->io->ready & direction)
 		return 1;
@@ -204,6 +208,7 @@ op_poll(struct evfut_future *self, struct evfut_context *cx)
 		if (ready == 0)
 			return EVFUT_PENDING;
 		if (ready < 0) {
+			release_backoff(op);
 			op->result = ready;
 			return EVFUT_READY;
 		}
@@ -217,8 +222,12 @@ op_poll(struct evfut_future *self, struct evfut_context *cx)
 		if (op->kind == OP_ACCEPT &&
 		    (n == -EMFILE || n == -ENFILE || n == -ENOBUFS ||
 		     n == -ENOMEM) &&
-		    back_off(op, cx, (int)n) == 0)
-			return EVFUT_PENDING; /* the back-off timer wakes it */
+		    back_off(op, cx, (int)n) == 0) {
+			/* The back-off timer wakes it; queued too, so that
+			 * the deadline and deregistering do. */
+			evfut__io_queue(op, direction, cx);
+			return EVFUT_PENDING;
+		}
 		/* Completed: nothing stays behind, so the op may be reused. */
 		release_backoff(op);
 		release_wait(op);

@@ -31,9 +31,11 @@ enum {
 struct evfut__job {
 	struct evfut__job *next; /* the pool's queue, under its lock */
 	evfut_blocking_fn fn;
+	evfut_blocking_discard_fn discard;
 	void *arg;
 	unsigned lock; /* guards what follows */
 	unsigned state;
+	bool ran; /* fn returned value, whether or not the future saw it */
 	int result;
 	intptr_t value;
 	struct evfut_waker waker;
@@ -57,11 +59,15 @@ static enum evfut_poll blocking_poll(struct evfut_future *self,
                                      struct evfut_context *cx);
 static void blocking_drop(struct evfut_future *self);
 
+/* The last reference releases, for a dropped future, what it left. */
 static void
 job_unref(struct evfut__job *job)
 {
-	if (__atomic_fetch_sub(&job->refs, 1, __ATOMIC_ACQ_REL) == 1)
-		evfut__free(job);
+	if (__atomic_fetch_sub(&job->refs, 1, __ATOMIC_ACQ_REL) != 1)
+		return;
+	if (job->state == JOB_DROPPED && job->discard != NULL)
+		job->discard(job->arg, job->ran ? job->value : 0, job->ran);
+	evfut__free(job);
 }
 
 static struct evfut_waker
@@ -81,6 +87,10 @@ job_finish(struct evfut__job *job, unsigned from, int result, intptr_t value)
 	struct evfut_waker waker = EVFUT_WAKER_EMPTY;
 
 	evfut__spin_lock(&job->lock);
+	if (from == JOB_RUNNING) {
+		job->ran = true;
+		job->value = value;
+	}
 	if (job->state == from) {
 		job->state = JOB_FINISHED;
 		job->result = result;
@@ -284,6 +294,16 @@ evfut_blocking_init(struct evfut_blocking *blocking, struct evfut_pool *pool,
 	return 0;
 }
 
+int
+evfut_blocking_set_discard(struct evfut_blocking *blocking,
+                           evfut_blocking_discard_fn discard)
+{
+	if (blocking == NULL || blocking->job != NULL || blocking->done)
+		return -EINVAL;
+	blocking->discard = discard;
+	return 0;
+}
+
 static enum evfut_poll
 complete(struct evfut_blocking *blocking, int result, intptr_t value)
 {
@@ -303,6 +323,7 @@ start(struct evfut_blocking *blocking, struct evfut_context *cx)
 	if (job == NULL)
 		return complete(blocking, -ENOMEM, 0);
 	job->fn = blocking->fn;
+	job->discard = blocking->discard;
 	job->arg = blocking->arg;
 	job->state = JOB_QUEUED;
 	job->refs = 2;
@@ -356,8 +377,13 @@ blocking_drop(struct evfut_future *self)
 	struct evfut__job *job = blocking->job;
 	struct evfut_waker old;
 
-	if (job == NULL)
+	if (job == NULL) {
+		/* Never started: the work and its argument are dropped here. */
+		if (!blocking->done && blocking->discard != NULL)
+			blocking->discard(blocking->arg, 0, 0);
+		blocking->done = 1;
 		return;
+	}
 	blocking->job = NULL;
 	blocking->done = 1;
 	evfut__runtime_release(job->held);
@@ -367,4 +393,42 @@ blocking_drop(struct evfut_future *self)
 	evfut__spin_unlock(&job->lock);
 	evfut_waker_drop(&old);
 	job_unref(job);
+}
+
+int
+evfut_runtime_blocking_pool(struct evfut_runtime *rt, struct evfut_pool **out)
+{
+	int rc;
+
+	if (rt == NULL || out == NULL)
+		return -EINVAL;
+	if (rt->blocking == NULL) {
+		rc = evfut_pool_create(&rt->blocking,
+		                       EVFUT_DEFAULT_BLOCKING_THREADS);
+		if (rc < 0)
+			return rc;
+	}
+	*out = rt->blocking;
+	return 0;
+}
+
+int
+evfut_runtime_set_blocking_pool(struct evfut_runtime *rt,
+                                struct evfut_pool *pool)
+{
+	if (rt == NULL || pool == NULL)
+		return -EINVAL;
+	if (rt->blocking != NULL)
+		return -EBUSY;
+	rt->blocking = pool;
+	rt->blocking_borrowed = true;
+	return 0;
+}
+
+void
+evfut__runtime_pool_finish(struct evfut_runtime *rt)
+{
+	if (!rt->blocking_borrowed)
+		evfut_pool_destroy(rt->blocking);
+	rt->blocking = NULL;
 }

@@ -135,6 +135,8 @@ evfut_runtime_destroy(struct evfut_runtime *rt)
 	}
 	evfut__task_settle(rt);
 	evfut__current = outer;
+	/* The tasks' jobs are dropped: this only waits for work running. */
+	evfut__runtime_pool_finish(rt);
 	evfut__timers_finish(&rt->timers);
 	event_free(rt->wakeup_event);
 	if (rt->borrowed)

@@ -71,6 +71,8 @@ struct evfut_runtime {
 	unsigned holds;               /* work in flight elsewhere: see below */
 	struct evfut_task *debt_task; /* waker drops not yet counted ... */
 	unsigned debt;                /* ... how many: see task.c */
+	struct evfut_pool *blocking;  /* NULL until asked for */
+	bool blocking_borrowed;       /* the caller's: not destroyed */
 	evfut_trace_fn trace;         /* NULL unless tracing */
 	void *trace_arg;
 	struct evfut_stats stats; /* wakes_remote lives in remote */
@@ -130,6 +132,9 @@ int evfut__drain_init(struct evfut_runtime *rt);
  */
 void evfut__runtime_hold(struct evfut_runtime *rt);
 void evfut__runtime_release(struct evfut_runtime *rt);
+
+/* Destroys the pool evfut_runtime_blocking_pool() created, if any. */
+void evfut__runtime_pool_finish(struct evfut_runtime *rt);
 
 /* Whether every task @rt launched was released; the remote lock held. */
 static inline bool

@@ -103,7 +103,7 @@ abort_from_another_thread(struct evfut_runtime *rt)
 	struct evfut_abort_handle abort;
 	struct evfut_task_join join;
 	pthread_t thread;
-	int rc;
+	int started, rc;
 
 	evfut_sleep_init(&nap, 3600 * EVFUT_SEC);
 	rc = evfut_task_spawn_joinable(rt, &nap.base, sizeof nap, &handle);
@@ -112,14 +112,18 @@ abort_from_another_thread(struct evfut_runtime *rt)
 	/* Before the join takes the handle over. */
 	evfut_task_abort_handle(&handle, &abort);
 	evfut_task_join_init(&join, &handle);
-	if (pthread_create(&thread, NULL, stop_from_elsewhere, &abort) != 0) {
+	started =
+	        pthread_create(&thread, NULL, stop_from_elsewhere, &abort) == 0;
+	if (!started) {
 		evfut_abort_handle_abort(&abort);
 		evfut_abort_handle_drop(&abort);
-	} else {
-		pthread_detach(thread);
 	}
 	/* The join waits until the abort lands. */
 	rc = evfut_runtime_block_on(rt, &join.base);
+	/* The thread may still be in the abort after its wake: @abort lives
+	 * on this stack until the thread is done with it. */
+	if (started)
+		pthread_join(thread, NULL);
 	if (rc == 0)
 		rc = join.result == -ECANCELED ? 0 : -EPROTO;
 	evfut_future_drop(&join.base);

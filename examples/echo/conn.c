@@ -6,7 +6,6 @@
 
 #include <unistd.h>
 
-#include "../http/deadline.h"
 #include "echo.h"
 
 /* [connection] */
@@ -16,22 +15,20 @@ struct connection {
 	int registered;
 	int writing; /* echoing what was read, not reading */
 	struct echo_limits *limits;
-	evfut_nsec idle_at; /* the last byte read plus the idle timeout */
-	struct deadline idle;
 	struct evfut_io io;
 	struct evfut_io_op op;
 	char buf[8192];
 };
 
-/* Whether the connection was idle too long. The timer keeps the task's
- * waker (which never changes) until it fires, so between its wakes it need
- * not be polled: that keeps a timer poll off every message. */
-static int
-idle_expired(struct connection *c, struct evfut_context *cx)
+/* The idle timeout is the registration's deadline: every read and write
+ * fails with -ETIMEDOUT once it passed. Moving it later after each read
+ * is a field write; the registration's one timer is re-armed only when it
+ * fires early. */
+static void
+refresh_idle(struct connection *c, struct evfut_context *cx)
 {
-	if (c->idle.armed && !evfut_sleep_elapsed(&c->idle.sleep))
-		return 0;
-	return deadline_poll(&c->idle, c->idle_at, cx);
+	evfut_io_set_deadline(&c->io, evfut_runtime_now(cx->runtime) +
+	                                      c->limits->idle_timeout);
 }
 
 static enum evfut_poll
@@ -48,21 +45,19 @@ connection_poll(struct evfut_future *self, struct evfut_context *cx)
 		c->registered = 1;
 		/* Small messages must not wait for Nagle's algorithm. */
 		evfut_tcp_set_nodelay(&c->io, 1);
+		refresh_idle(c, cx);
 		evfut_read_init(&c->op, &c->io, c->buf, sizeof c->buf);
-		c->idle_at = evfut_runtime_now(cx->runtime) +
-		             c->limits->idle_timeout;
 	}
 	for (;;) {
 		if (evfut_future_poll(&c->op.base, cx) == EVFUT_PENDING)
-			return idle_expired(c, cx) ? EVFUT_READY
-			                           : EVFUT_PENDING;
-		if (c->op.result <= 0) /* end of file, or an error */
+			return EVFUT_PENDING;
+		/* End of file, an error, or the idle timeout (-ETIMEDOUT). */
+		if (c->op.result <= 0)
 			return EVFUT_READY;
 		if (c->writing) {
 			evfut_read_init(&c->op, &c->io, c->buf, sizeof c->buf);
 		} else {
-			c->idle_at = evfut_runtime_now(cx->runtime) +
-			             c->limits->idle_timeout;
+			refresh_idle(c, cx);
 			evfut_write_all_init(&c->op, &c->io, c->buf,
 			                     (size_t)c->op.result);
 		}
@@ -78,7 +73,6 @@ connection_drop(struct evfut_future *self)
 	        evfut_container_of(self, struct connection, base);
 
 	if (c->registered) {
-		deadline_finish(&c->idle);
 		evfut_future_drop(&c->op.base);
 		evfut_io_close(&c->io);
 	}

@@ -17,17 +17,15 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "echo.h"
 
 /* [server] */
 struct server {
 	struct evfut_future base;
-	struct evfut_io listener;
+	struct evfut_io tcp;
+	struct evfut_unix_listener unix_listener;
+	struct evfut_io *listener; /* one of the two */
 	struct evfut_io_op accept;
 	struct evfut_signal stop;
 	struct echo_limits limits;
@@ -48,36 +46,10 @@ server_poll(struct evfut_future *self, struct evfut_context *cx)
 		else
 			fprintf(stderr, "evfut-echo: accept: %s\n",
 			        strerror((int)-s->accept.result));
-		evfut_accept_init(&s->accept, &s->listener, NULL, NULL);
+		evfut_accept_init(&s->accept, s->listener, NULL, NULL);
 	}
 }
 /* [server] */
-
-/* Removes a socket file that no server listens on any more; refuses to
- * touch anything else. 0, or a negative errno. */
-static int
-remove_stale_socket(const char *path)
-{
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	struct stat st;
-	int fd, rc;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	memcpy(addr.sun_path, path, strlen(path)); /* options.c checked it */
-	rc = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0
-	             ? -EADDRINUSE
-	             : -errno;
-	close(fd);
-	if (rc != -ECONNREFUSED)
-		return rc == -EADDRINUSE ? rc : 0; /* gone meanwhile: ENOENT */
-	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
-}
 
 static int
 listen_on(struct server *s, struct evfut_runtime *rt,
@@ -86,19 +58,31 @@ listen_on(struct server *s, struct evfut_runtime *rt,
 	int rc;
 
 	if (o->unix_path == NULL) {
-		rc = evfut_tcp_listen(&s->listener, rt, o->host, o->port, 1024,
-		                      0);
+		s->listener = &s->tcp;
+		rc = evfut_tcp_listen(&s->tcp, rt, o->host, o->port, 1024, 0);
 		if (rc == 0)
 			printf("listening on %s:%d\n", o->host,
-			       evfut_io_local_port(&s->listener));
+			       evfut_io_local_port(&s->tcp));
 		return rc;
 	}
-	rc = remove_stale_socket(o->unix_path);
-	if (rc == 0)
-		rc = evfut_unix_listen(&s->listener, rt, o->unix_path, 1024);
+	/* A socket file left by a server that died is replaced; a live
+	 * server's, or any other file, is refused (-EADDRINUSE). */
+	s->listener = &s->unix_listener.io;
+	rc = evfut_unix_listener_open(&s->unix_listener, rt, o->unix_path, 1024,
+	                              EVFUT_UNIX_UNLINK);
 	if (rc == 0)
 		printf("listening on %s\n", o->unix_path);
 	return rc;
+}
+
+/* Closes the listener; a Unix listener's socket file goes with it. */
+static void
+close_listener(struct server *s)
+{
+	if (s->listener == &s->unix_listener.io)
+		evfut_unix_listener_close(&s->unix_listener);
+	else
+		evfut_io_close(&s->tcp);
 }
 
 int
@@ -124,15 +108,13 @@ main(int argc, char **argv)
 	rc = evfut_signal_init(&server.stop, rt, stop_signals, 2);
 	if (rc < 0)
 		goto fail_signal;
-	evfut_accept_init(&server.accept, &server.listener, NULL, NULL);
+	evfut_accept_init(&server.accept, server.listener, NULL, NULL);
 	fflush(stdout);
 	rc = evfut_runtime_block_on(rt, &server.base);
 	evfut_future_drop(&server.stop.base);
 fail_signal:
 	evfut_future_drop(&server.accept.base);
-	evfut_io_close(&server.listener);
-	if (options.unix_path != NULL)
-		unlink(options.unix_path);
+	close_listener(&server);
 fail_listen:
 	evfut_runtime_destroy(rt);
 	if (rc == 0)

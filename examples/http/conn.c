@@ -1,8 +1,9 @@
 /*
  * conn.c: the connection task, a hand-written future. Its poll loops over
  * one I/O operation at a time (read requests, write the answers, linger
- * before closing) and, whenever that operation is pending, over the
- * connection's deadline, which depends on where the connection is:
+ * before closing), under the registration's deadline (which fails the
+ * operation with -ETIMEDOUT), set before each poll of the operation to
+ * where the connection is:
  *
  *   between requests    last activity + --idle-timeout (now, when draining)
  *   reading a head      the head's first byte + --header-timeout (absolute)
@@ -14,6 +15,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -232,15 +234,16 @@ conn_poll(struct evfut_future *self, struct evfut_context *cx)
 	if (c->state == CONN_START && start(c, cx) < 0)
 		return EVFUT_READY;
 	for (;;) {
-		if (evfut_future_poll(&c->op.base, cx) == EVFUT_READY) {
-			if (step(c, evfut_runtime_now(cx->runtime)))
-				return EVFUT_READY;
-			continue;
-		}
-		if (!deadline_poll(&c->timer, deadline_of(c), cx))
+		/* Later than before (most often): a field write. */
+		evfut_io_set_deadline(&c->io, deadline_of(c));
+		if (evfut_future_poll(&c->op.base, cx) == EVFUT_PENDING)
 			return EVFUT_PENDING;
-		if (expired(c, evfut_runtime_now(cx->runtime)))
+		if (c->op.result == -ETIMEDOUT) {
+			if (expired(c, evfut_runtime_now(cx->runtime)))
+				return EVFUT_READY;
+		} else if (step(c, evfut_runtime_now(cx->runtime))) {
 			return EVFUT_READY;
+		}
 	}
 }
 
@@ -253,8 +256,7 @@ conn_drop(struct evfut_future *self)
 
 	if (c->state != CONN_START) {
 		evfut_future_drop(&c->op.base);
-		deadline_finish(&c->timer);
-		evfut_io_close(&c->io);
+		evfut_io_close(&c->io); /* and its deadline */
 		if (c->prev != NULL)
 			c->prev->next = c->next;
 		else

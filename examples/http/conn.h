@@ -8,7 +8,6 @@
 
 #include <evfut.h>
 
-#include "deadline.h"
 #include "request.h"
 
 struct server;
@@ -36,7 +35,6 @@ struct conn {
 	struct evfut_waker waker;
 	struct evfut_io io;
 	struct evfut_io_op op;
-	struct deadline timer;
 	evfut_nsec last_active; /* last read or write start */
 	evfut_nsec head_start;  /* the first byte of the request being read */
 	struct http_reader reader;

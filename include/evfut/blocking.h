@@ -22,6 +22,7 @@ extern "C" {
 #endif
 
 struct evfut_pool;
+struct evfut_runtime;
 struct evfut__job;
 
 /**
@@ -30,6 +31,18 @@ struct evfut__job;
  * wakers and thread-safe calls.
  */
 typedef intptr_t (*evfut_blocking_fn)(void *arg);
+
+/**
+ * Releases what a dropped evfut_blocking future will never read: @p arg,
+ * and what fn(arg) returned (@p value, when @p ran is 1; @p ran 0 and
+ * @p value 0 when the work never ran). Called once, only when the future
+ * is dropped before it completed, on whichever thread lets go of the work
+ * last: the dropping thread (before the first poll; or the work finished
+ * and its thread let go already), or a pool thread (the work was running,
+ * or it skips the work), or the thread destroying the pool. Must not touch
+ * the runtime's tasks except through thread-safe calls.
+ */
+typedef void (*evfut_blocking_discard_fn)(void *arg, intptr_t value, int ran);
 
 /**
  * Creates a pool of at most @p max_threads threads; none is started yet.
@@ -76,6 +89,7 @@ struct evfut_blocking {
 	/* private */
 	struct evfut_pool *pool;
 	evfut_blocking_fn fn;
+	evfut_blocking_discard_fn discard;
 	void *arg;
 	struct evfut__job *job;
 	unsigned done;
@@ -91,6 +105,49 @@ struct evfut_blocking {
 EVFUT_API int evfut_blocking_init(struct evfut_blocking *blocking,
                                   struct evfut_pool *pool, evfut_blocking_fn fn,
                                   void *arg);
+
+/**
+ * Hands @p arg, and what fn(arg) returns, to @p blocking until it
+ * completes: if it is dropped first, @p discard releases them (see
+ * evfut_blocking_discard_fn), on whichever thread lets go of the work
+ * last, so a drop never waits for the work and nothing leaks. Once the
+ * future completed, they are the caller's again. Call it after
+ * evfut_blocking_init(), before the first poll.
+ *
+ * @return 0; -EINVAL if @p blocking is NULL or was polled already. Any
+ * thread.
+ */
+EVFUT_API int evfut_blocking_set_discard(struct evfut_blocking *blocking,
+                                         evfut_blocking_discard_fn discard);
+
+/**
+ * The blocking pool of @p rt, which its own calls use (evfut_lookup_host
+ * in evfut/net.h) and tasks may share: the one given to
+ * evfut_runtime_set_blocking_pool(), or else one of
+ * EVFUT_DEFAULT_BLOCKING_THREADS threads created at the first call and
+ * destroyed by evfut_runtime_destroy() (after its tasks are dropped; it
+ * waits for work still running, such as a getaddrinfo).
+ *
+ * @param rt the runtime.
+ * @param out receives the pool, borrowed until the runtime is destroyed.
+ * @return 0; -EINVAL if an argument is NULL; an error of
+ * evfut_pool_create() (-ENOMEM...). The runtime's thread.
+ */
+EVFUT_API int evfut_runtime_blocking_pool(struct evfut_runtime *rt,
+                                          struct evfut_pool **out);
+
+/** Threads of the pool a runtime creates for itself. */
+#define EVFUT_DEFAULT_BLOCKING_THREADS 4
+
+/**
+ * Makes @p pool (borrowed: it must outlive @p rt) the blocking pool of
+ * @p rt, in place of the one it would create.
+ *
+ * @return 0; -EINVAL if an argument is NULL; -EBUSY if @p rt has a pool
+ * already. The runtime's thread.
+ */
+EVFUT_API int evfut_runtime_set_blocking_pool(struct evfut_runtime *rt,
+                                              struct evfut_pool *pool);
 
 #ifdef __cplusplus
 }

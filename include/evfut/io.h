@@ -12,6 +12,8 @@
  * UDP send/receive, readiness) complete with a byte count, a new file
  * descriptor, 0 or a negative errno in their result field: 0 bytes is end
  * of file; a reset peer is -ECONNRESET or -EPIPE; no call raises SIGPIPE.
+ * A registration may carry a deadline (evfut_io_set_deadline()) that every
+ * operation on it honours with -ETIMEDOUT, on one lazy timer.
  */
 #ifndef EVFUT_IO_H
 #define EVFUT_IO_H
@@ -23,6 +25,7 @@
 
 #include "common.h"
 #include "future.h"
+#include "timer.h"
 #include "waker.h"
 
 #ifdef __cplusplus
@@ -55,7 +58,14 @@ struct evfut_io {
 	struct evfut_waker
 	        waker[2]; /* evfut_io_poll_ready()'s, per direction */
 	struct evfut_io_op *waiters[2]; /* pending operations, per direction */
+	evfut_nsec deadline;            /* EVFUT_NO_DEADLINE: none */
+	evfut_nsec timer_at; /* where timer is armed; EVFUT_NO_DEADLINE: not */
+	struct evfut_sleep timer; /* armed at or before deadline, see
+	                             reactor/deadline.c */
 };
+
+/** No deadline: evfut_io_set_deadline() with it disables the deadline. */
+#define EVFUT_NO_DEADLINE EVFUT_NEVER
 
 /**
  * Registers @p fd with @p rt and makes it non-blocking. @p io is retained
@@ -72,9 +82,11 @@ EVFUT_API int evfut_io_register(struct evfut_io *io, struct evfut_runtime *rt,
                                 int fd);
 
 /**
- * Removes @p io from its runtime: the event is deleted, the stored wakers
- * are woken (their futures then complete with -EBADF) and dropped. The
- * descriptor is left open. NULL and a deregistered @p io are allowed.
+ * Removes @p io from its runtime: the event is deleted, the deadline's
+ * timer disarmed, the stored wakers are woken (their futures then complete
+ * with -EBADF) and dropped. The descriptor is left open. NULL and a
+ * deregistered @p io are allowed. Call it (or evfut_io_close()) before the
+ * runtime is destroyed.
  */
 EVFUT_API void evfut_io_deregister(struct evfut_io *io);
 
@@ -95,10 +107,49 @@ EVFUT_API int evfut_io_fd(const struct evfut_io *io);
  * for hand-written futures; the next report wakes and releases it).
  *
  * @return 1 when ready; 0 when not (the waker is stored); -EBADF when the
- * registration was removed; -EINVAL for a bad argument.
+ * registration was removed; -ETIMEDOUT when its deadline has passed (see
+ * evfut_io_set_deadline(); the stored waker is woken when it passes);
+ * -ENOMEM when the deadline's timer could not be armed; -EINVAL for a bad
+ * argument.
  */
 EVFUT_API int evfut_io_poll_ready(struct evfut_io *io, unsigned direction,
                                   struct evfut_context *cx);
+
+/**
+ * Sets the deadline of @p io: every operation on it (the I/O futures
+ * below, evfut_io_poll_ready(), and so the streams built on it) that is
+ * pending when @p deadline passes completes with -ETIMEDOUT, and one polled
+ * after it completes with -ETIMEDOUT at once, even when data or room is
+ * there (Go's SetDeadline, not tokio's timeout: once the deadline passed,
+ * a peer that trickles bytes cannot keep an operation going). Setting a
+ * later deadline, or EVFUT_NO_DEADLINE, makes operations started from then
+ * on run again.
+ *
+ * @p deadline is absolute, on the runtime's clock (evfut_runtime_now()),
+ * and counts from the runtime's latest clock reading, as evfut_sleep's do:
+ * an operation is never failed before the deadline, and one pending then
+ * is woken by the registration's timer. A deadline at or before the latest
+ * reading wakes the pending operations at once.
+ *
+ * The registration owns one timer, which only ever moves earlier: moving
+ * the deadline later (an idle timeout refreshed at each read) writes a
+ * field and touches no timer; when the timer fires before the current
+ * deadline it is re-armed once, at it. evfut_io_deregister() and
+ * evfut_io_close() disarm it.
+ *
+ * @return 0; -EINVAL if @p io is NULL; -EBADF if @p io is not registered
+ * (or was deregistered); -ENOMEM if the timer could not be armed (the
+ * deadline is then unchanged). The runtime's thread.
+ */
+EVFUT_API int evfut_io_set_deadline(struct evfut_io *io, evfut_nsec deadline);
+
+/**
+ * The deadline of @p io, as evfut_io_set_deadline() set it.
+ *
+ * @return the deadline; EVFUT_NO_DEADLINE when none is set, and for NULL or
+ * a registration that was removed. The runtime's thread.
+ */
+EVFUT_API evfut_nsec evfut_io_deadline(const struct evfut_io *io);
 
 /**
  * For hand-written I/O futures: forgets the readiness of @p direction after
@@ -114,7 +165,10 @@ EVFUT_API int evfut_io_shutdown(struct evfut_io *io, int how);
 /**
  * An I/O operation in progress; see the evfut_*_init() calls below.
  * Dropping a pending operation removes its waker from the registration, so
- * its task is not woken for it.
+ * its task is not woken for it. Every operation completes with -EBADF
+ * once its registration is removed, and with -ETIMEDOUT (or -ENOMEM if the
+ * deadline's timer could not be armed) once its deadline passed, see
+ * evfut_io_set_deadline().
  */
 struct evfut_io_op {
 	/* public */

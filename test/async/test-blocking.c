@@ -1,8 +1,9 @@
 /*
  * Suite "blocking": work on the thread pool, awaited as futures and woken
  * from the pool's threads; many tasks at once; futures dropped while their
- * work is queued or running; destroying the pool; the error paths. Runs in
- * the 'threads' meson suite, which CI also runs under ThreadSanitizer.
+ * work is queued or running; what a dropped future leaves is discarded
+ * exactly once, on the right thread; destroying the pool; the error paths. Runs
+ * in the 'threads' meson suite, which CI also runs under ThreadSanitizer.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -392,6 +393,176 @@ START_TEST(test_blocking_rejects_bad_arguments_and_reports_enomem)
 }
 END_TEST
 
+/* What a discard function was given, and on which thread. */
+struct discarded {
+	atomic_int calls;
+	intptr_t value;
+	int ran;
+	void *arg;
+	pthread_t thread;
+};
+
+static struct discarded discarded;
+
+static void
+record_discard(void *arg, intptr_t value, int ran)
+{
+	discarded.arg = arg;
+	discarded.value = value;
+	discarded.ran = ran;
+	discarded.thread = pthread_self();
+	atomic_fetch_add(&discarded.calls, 1);
+}
+
+static void
+discard_reset(void)
+{
+	memset(&discarded, 0, sizeof(discarded));
+	atomic_init(&discarded.calls, 0);
+}
+
+START_TEST(test_blocking_discard_when_dropped_before_the_first_poll)
+{
+	struct evfut_pool *pool;
+	struct evfut_blocking b;
+	int arg;
+
+	discard_reset();
+	ck_assert_int_eq(evfut_pool_create(&pool, 1), 0);
+	ck_assert_int_eq(evfut_blocking_init(&b, pool, twice, &arg), 0);
+	ck_assert_int_eq(evfut_blocking_set_discard(&b, record_discard), 0);
+	evfut_future_drop(&b.base);
+	ck_assert_int_eq(atomic_load(&discarded.calls), 1);
+	ck_assert_ptr_eq(discarded.arg, &arg);
+	ck_assert_int_eq(discarded.ran, 0);
+	ck_assert(pthread_equal(discarded.thread, pthread_self()));
+	evfut_future_drop(&b.base); /* once only */
+	ck_assert_int_eq(atomic_load(&discarded.calls), 1);
+	evfut_pool_destroy(pool);
+}
+END_TEST
+
+/* The pool thread that finishes the work after the drop discards it. */
+START_TEST(test_blocking_discard_when_dropped_while_running)
+{
+	struct harness_counter c;
+	struct evfut_pool *pool;
+	struct evfut_blocking b;
+	struct gate g;
+
+	discard_reset();
+	harness_counter_init(&c);
+	gate_init(&g);
+	ck_assert_int_eq(evfut_pool_create(&pool, 1), 0);
+	ck_assert_int_eq(evfut_blocking_init(&b, pool, wait_at_gate, &g), 0);
+	ck_assert_int_eq(evfut_blocking_set_discard(&b, record_discard), 0);
+	ck_assert_int_eq(poll_with(&b.base, &c, NULL), EVFUT_PENDING);
+	wait_until(&g.entered, 1);
+	evfut_future_drop(&b.base);
+	ck_assert_int_eq(atomic_load(&discarded.calls), 0); /* still running */
+	gate_open(&g);
+	wait_until(&discarded.calls, 1);
+	ck_assert_int_eq(discarded.ran, 1);
+	ck_assert_int_eq(discarded.value, 7);
+	ck_assert(!pthread_equal(discarded.thread, pthread_self()));
+	evfut_pool_destroy(pool);
+	ck_assert_int_eq(atomic_load(&discarded.calls), 1);
+	gate_finish(&g);
+}
+END_TEST
+
+/* Finished, but never polled again: the value is discarded. */
+START_TEST(test_blocking_discard_when_dropped_after_the_work_finished)
+{
+	struct harness_counter c;
+	struct evfut_pool *pool;
+	struct evfut_blocking b;
+
+	discard_reset();
+	harness_counter_init(&c);
+	ck_assert_int_eq(evfut_pool_create(&pool, 1), 0);
+	ck_assert_int_eq(evfut_blocking_init(&b, pool, twice, (void *)21), 0);
+	ck_assert_int_eq(evfut_blocking_set_discard(&b, record_discard), 0);
+	ck_assert_int_eq(poll_with(&b.base, &c, NULL), EVFUT_PENDING);
+	while (atomic_load(&c.wakes) < 1) /* the work finished */
+		sched_yield();
+	ck_assert_int_eq(atomic_load(&discarded.calls), 0);
+	evfut_future_drop(&b.base);
+	/* Here, or on the pool thread if it still held the job. */
+	wait_until(&discarded.calls, 1);
+	ck_assert_int_eq(discarded.ran, 1);
+	ck_assert_int_eq(discarded.value, 42);
+	evfut_pool_destroy(pool);
+	ck_assert_int_eq(atomic_load(&discarded.calls), 1);
+}
+END_TEST
+
+START_TEST(test_blocking_discard_when_dropped_while_queued)
+{
+	struct harness_counter c;
+	struct evfut_pool *pool;
+	struct evfut_blocking first, second;
+	struct gate g;
+	int arg;
+
+	discard_reset();
+	harness_counter_init(&c);
+	gate_init(&g);
+	ck_assert_int_eq(evfut_pool_create(&pool, 1), 0);
+	evfut_blocking_init(&first, pool, wait_at_gate, &g);
+	evfut_blocking_init(&second, pool, twice, &arg);
+	evfut_blocking_set_discard(&second, record_discard);
+	ck_assert_int_eq(poll_with(&first.base, &c, NULL), EVFUT_PENDING);
+	wait_until(&g.entered, 1);
+	ck_assert_int_eq(poll_with(&second.base, &c, NULL), EVFUT_PENDING);
+	evfut_future_drop(&second.base);
+	gate_open(&g);
+	ck_assert_int_eq(evfut_block_on(&first.base), 0);
+	evfut_future_drop(&first.base);
+	evfut_pool_destroy(pool);
+	ck_assert_int_eq(atomic_load(&discarded.calls), 1);
+	ck_assert_ptr_eq(discarded.arg, &arg);
+	ck_assert_int_eq(discarded.ran, 0);
+	ck_assert_int_eq(discarded.value, 0);
+	gate_finish(&g);
+}
+END_TEST
+
+/* Completed, whatever the result: the caller has it all back. */
+START_TEST(test_blocking_no_discard_once_completed)
+{
+	struct harness_counter c;
+	struct evfut_pool *pool;
+	struct evfut_blocking b;
+
+	discard_reset();
+	harness_counter_init(&c);
+	ck_assert_int_eq(evfut_pool_create(&pool, 1), 0);
+	ck_assert_int_eq(evfut_blocking_init(&b, pool, twice, (void *)1), 0);
+	ck_assert_int_eq(evfut_blocking_set_discard(&b, record_discard), 0);
+	ck_assert_int_eq(evfut_block_on(&b.base), 0);
+	ck_assert_int_eq(b.value, 2);
+	ck_assert_int_eq(evfut_blocking_set_discard(&b, record_discard),
+	                 -EINVAL);
+	evfut_future_drop(&b.base);
+	/* The allocator changes below: no pool thread may be freeing. */
+	evfut_pool_destroy(pool);
+	ck_assert_int_eq(evfut_pool_create(&pool, 1), 0);
+	/* Failed at its first poll: the caller's too. */
+	ck_assert_int_eq(evfut_blocking_init(&b, pool, twice, (void *)1), 0);
+	evfut_blocking_set_discard(&b, record_discard);
+	harness_alloc_fail_at(1);
+	ck_assert_int_eq(poll_with(&b.base, &c, NULL), EVFUT_READY);
+	ck_assert_int_eq(b.result, -ENOMEM);
+	harness_alloc_restore();
+	evfut_future_drop(&b.base);
+	ck_assert_int_eq(atomic_load(&discarded.calls), 0);
+	ck_assert_int_eq(evfut_blocking_set_discard(NULL, record_discard),
+	                 -EINVAL);
+	evfut_pool_destroy(pool);
+}
+END_TEST
+
 static Suite *
 blocking_suite(void)
 {
@@ -411,6 +582,17 @@ blocking_suite(void)
 	tcase_add_test(tc, test_blocking_dropped_while_queued_never_runs);
 	tcase_add_test(tc, test_blocking_destroy_cancels_queued_work);
 	tcase_add_test(tc, test_blocking_burst_gets_a_thread_per_job);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("discard");
+	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
+	tcase_add_test(
+	        tc, test_blocking_discard_when_dropped_before_the_first_poll);
+	tcase_add_test(tc, test_blocking_discard_when_dropped_while_running);
+	tcase_add_test(
+	        tc, test_blocking_discard_when_dropped_after_the_work_finished);
+	tcase_add_test(tc, test_blocking_discard_when_dropped_while_queued);
+	tcase_add_test(tc, test_blocking_no_discard_once_completed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -108,6 +108,25 @@ def test_idle_closed(server):
     talker.close()
 
 
+def test_reader_that_never_reads_is_closed(server):
+    """A client that sends without reading its echo fills the buffers both
+    ways; the server's write, waiting for room, fails at the idle timeout
+    and the connection is closed, never before the timeout."""
+    base = server.fds()
+    sock = server.connect()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    start = time.monotonic()
+    try:
+        while True:
+            sock.send(b"x" * 65536)
+    except BlockingIOError:
+        pass  # full both ways: the server's write waits for room
+    wait_for(lambda: server.fds() <= base, "the connection closed")
+    assert time.monotonic() - start >= 0.3, "closed before the timeout"
+    sock.close()
+
+
 def test_idle_counts_from_last_read(server):
     """Bytes every 50 ms keep a connection open past its timeout (2 s)."""
     sock = server.connect()
@@ -256,6 +275,7 @@ def test_bad_arguments():
 # (test, server arguments or None for a test that runs its own processes)
 TESTS = [
     (test_idle_closed, ["--idle-timeout", "300ms"]),
+    (test_reader_that_never_reads_is_closed, ["--idle-timeout", "300ms"]),
     (test_idle_counts_from_last_read, ["--idle-timeout", "2s"]),
     (test_cap, ["--max-connections", "2"]),
     (test_reset_and_leave, ["--max-connections", "5"]),
