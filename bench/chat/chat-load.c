@@ -119,7 +119,7 @@ now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static void
+static _Noreturn void
 die(const char *fmt, ...)
 {
 	va_list ap;
