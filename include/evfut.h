@@ -23,5 +23,6 @@
 #include "evfut/io.h"
 #include "evfut/net.h"
 #include "evfut/signal.h"
+#include "evfut/stream.h"
 
 #endif /* EVFUT_H */

@@ -219,9 +219,9 @@ EVFUT_API void evfut_write_all_init(struct evfut_io_op *op, struct evfut_io *io,
  */
 EVFUT_API void evfut_accept_init(struct evfut_io_op *op, struct evfut_io *io,
                                  struct sockaddr *addr, socklen_t *addrlen);
-/** Completes the connection started by evfut_tcp_connect_start() or
- *  evfut_unix_connect_start(); result: 0 or the negative SO_ERROR
- *  (-ECONNREFUSED, -ETIMEDOUT, ...). */
+/** Completes the connection started by evfut_tcp_connect_start(),
+ *  evfut_unix_connect_start() or evfut_io_connect_start() (evfut/net.h);
+ *  result: 0 or the negative SO_ERROR (-ECONNREFUSED, -ETIMEDOUT, ...). */
 EVFUT_API void evfut_connect_init(struct evfut_io_op *op, struct evfut_io *io);
 /** Sends one datagram; result: bytes sent or a negative errno. */
 EVFUT_API void evfut_send_to_init(struct evfut_io_op *op, struct evfut_io *io,
@@ -276,8 +276,11 @@ EVFUT_API int evfut_tcp_set_nodelay(struct evfut_io *io, int on);
 EVFUT_API int evfut_udp_bind(struct evfut_io *io, struct evfut_runtime *rt,
                              const char *host, uint16_t port);
 
-/** A Unix-domain stream listener at @p path (which must not exist).
- *  @return as evfut_tcp_listen(); -ENAMETOOLONG for a long path. */
+/** A Unix-domain stream listener at @p path (which must not exist; see
+ *  evfut_unix_listener_open() in evfut/net.h to replace a stale socket
+ *  file and remove it at close).
+ *  @return as evfut_tcp_listen(); -EINVAL for an empty path;
+ *  -ENAMETOOLONG for a long path. */
 EVFUT_API int evfut_unix_listen(struct evfut_io *io, struct evfut_runtime *rt,
                                 const char *path, int backlog);
 

@@ -115,8 +115,9 @@ def test_reader_that_never_reads_is_closed(server):
     base = server.fds()
     sock = server.connect()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    echo(sock)  # accepted: the connection counts in the server's fds
     sock.setblocking(False)
-    start = time.monotonic()
+    start = time.monotonic()  # before the server's last read
     try:
         while True:
             sock.send(b"x" * 65536)

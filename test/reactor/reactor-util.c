@@ -2,6 +2,7 @@
  * Futures and helpers shared by the reactor suites; see reactor-util.h.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -311,6 +312,55 @@ make_socketpair(int fds[2])
 {
 	ck_assert_int_eq(
 	        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+}
+
+/* A connected loopback TCP pair: @fds[0] accepted, @fds[1] the client. */
+void
+tcp_socket_pair(int fds[2])
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET};
+	socklen_t len = sizeof(addr);
+	int listener = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(listener, 0);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(listener, (struct sockaddr *)&addr, len), 0);
+	ck_assert_int_eq(listen(listener, 1), 0);
+	ck_assert_int_eq(getsockname(listener, (struct sockaddr *)&addr, &len),
+	                 0);
+	fds[1] = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(fds[1], (struct sockaddr *)&addr, len), 0);
+	fds[0] = accept(listener, NULL, NULL);
+	ck_assert_int_ge(fds[0], 0);
+	close(listener);
+}
+
+/* Closes @fd with SO_LINGER 0: the peer gets a reset. */
+void
+close_with_reset(int fd)
+{
+	struct linger lg = {1, 0};
+
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)),
+	                 0);
+	close(fd);
+}
+
+struct evfut_context
+counter_context(const struct evfut_waker *waker)
+{
+	struct evfut_context cx = {waker, harness_rt};
+
+	return cx;
+}
+
+void
+loop_once(bool block)
+{
+	ck_assert_int_ge(
+	        event_base_loop(evfut_runtime_event_base(harness_rt),
+	                        EVLOOP_ONCE | (block ? 0 : EVLOOP_NONBLOCK)),
+	        0);
 }
 
 static int

@@ -124,6 +124,15 @@ void set_buffers(int fd, int bytes);
 
 /* A connected AF_UNIX stream pair. */
 void make_socketpair(int fds[2]);
+/* A connected loopback TCP pair: @fds[0] accepted, @fds[1] the client. */
+void tcp_socket_pair(int fds[2]);
+/* Closes @fd with SO_LINGER 0: the peer gets a reset. */
+void close_with_reset(int fd);
+
+/* A context on harness_rt with @waker (borrowed), for polling by hand. */
+struct evfut_context counter_context(const struct evfut_waker *waker);
+/* One pass of harness_rt's event_base, waiting for an event if @block. */
+void loop_once(bool block);
 
 /*
  * Events added to @base that watch a descriptor or a signal. Timeouts are

@@ -117,6 +117,75 @@ START_TEST(test_deadline_fails_each_pending_stream_op)
 END_TEST
 
 /* accept on a listener, recv_from and send_to on datagram sockets. */
+/* The buffered streams wait through the registration, so its deadline
+ * reaches them: a pending read_line and a pending drive fail with
+ * -ETIMEDOUT, the partial line stays buffered, the writer's queue stays
+ * and its error is not sticky; with the deadline lifted both go on. */
+START_TEST(test_deadline_reaches_the_buffered_streams)
+{
+	struct evfut_io io;
+	struct evfut_reader reader;
+	struct evfut_writer writer;
+	struct evfut_read_op line;
+	struct evfut_write_op drive;
+	static char big[64 * 1024];
+	char sink[4096];
+	struct harness_counter counter;
+	struct evfut_waker waker;
+	struct evfut_context cx;
+	int fds[2];
+
+	make_socketpair(fds);
+	ck_assert_int_eq(evfut_io_register(&io, harness_rt, fds[0]), 0);
+	ck_assert_int_eq(evfut_reader_init(&reader, &io, 256), 0);
+	ck_assert_int_eq(evfut_writer_init(&writer, &io, 1024, 4096), 0);
+	ck_assert_int_eq(write(fds[1], "half", 4), 4);
+	evfut_read_line_init(&line, &reader, 256);
+	ck_assert_int_eq(evfut_io_set_deadline(&io, now() + EVFUT_SEC), 0);
+	await(&line.base);
+	ck_assert_int_eq(line.result, -ETIMEDOUT);
+	evfut_future_drop(&line.base);
+	ck_assert_uint_eq(evfut_reader_buffered(&reader), 4);
+
+	fill(fds[0]);
+	ck_assert_int_eq(evfut_writer_push(&writer, big, sizeof big), 0);
+	evfut_writer_drive_init(&drive, &writer);
+	ck_assert_int_eq(evfut_io_set_deadline(&io, now() + EVFUT_SEC), 0);
+	await(&drive.base);
+	ck_assert_int_eq(drive.result, -ETIMEDOUT);
+	evfut_future_drop(&drive.base);
+	ck_assert_int_eq(evfut_writer_error(&writer), 0);
+	ck_assert_uint_eq(evfut_writer_unsent(&writer), sizeof big);
+
+	ck_assert_int_eq(evfut_io_set_deadline(&io, EVFUT_NO_DEADLINE), 0);
+	ck_assert_int_eq(write(fds[1], " line\n", 6), 6);
+	evfut_read_line_init(&line, &reader, 256);
+	await(&line.base);
+	ck_assert_int_eq(line.result, 10);
+	ck_assert_int_eq(memcmp(line.data, "half line\n", 10), 0);
+	evfut_future_drop(&line.base);
+	/* The peer drains what fill() queued and the writer's bytes, polling
+	 * the flush by hand between its reads. */
+	ck_assert_int_eq(fcntl(fds[1], F_SETFL, O_NONBLOCK), 0);
+	evfut_writer_flush_init(&drive, &writer);
+	harness_counter_init(&counter);
+	waker = harness_counter_waker(&counter);
+	cx = counter_context(&waker);
+	while (evfut_future_poll(&drive.base, &cx) == EVFUT_PENDING) {
+		while (read(fds[1], sink, sizeof sink) > 0)
+			;
+		loop_once(false);
+	}
+	ck_assert_int_eq(drive.result, 0);
+	evfut_future_drop(&drive.base);
+	evfut_waker_drop(&waker);
+	evfut_writer_destroy(&writer);
+	evfut_reader_destroy(&reader);
+	evfut_io_close(&io);
+	close(fds[1]);
+}
+END_TEST
+
 START_TEST(test_deadline_fails_accept_and_datagram_ops)
 {
 	struct evfut_io listener, udp, dgram;
@@ -659,6 +728,7 @@ deadline_suite(void)
 	tc = tcase_create("ops");
 	tcase_add_checked_fixture(tc, virtual_setup, harness_teardown);
 	tcase_add_test(tc, test_deadline_fails_each_pending_stream_op);
+	tcase_add_test(tc, test_deadline_reaches_the_buffered_streams);
 	tcase_add_test(tc, test_deadline_fails_accept_and_datagram_ops);
 	tcase_add_test(
 	        tc, test_deadline_wakes_poll_ready_waiters_of_both_directions);

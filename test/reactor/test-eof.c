@@ -202,44 +202,12 @@ START_TEST(test_eof_fifo_data_and_close_give_eof)
 }
 END_TEST
 
-/* A connected loopback TCP pair: @fds[0] accepted, @fds[1] the client. */
-static void
-tcp_pair(int fds[2])
-{
-	struct sockaddr_in addr = {.sin_family = AF_INET};
-	socklen_t len = sizeof(addr);
-	int listener = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_ge(listener, 0);
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(listener, (struct sockaddr *)&addr, len), 0);
-	ck_assert_int_eq(listen(listener, 1), 0);
-	ck_assert_int_eq(getsockname(listener, (struct sockaddr *)&addr, &len),
-	                 0);
-	fds[1] = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_eq(connect(fds[1], (struct sockaddr *)&addr, len), 0);
-	fds[0] = accept(listener, NULL, NULL);
-	ck_assert_int_ge(fds[0], 0);
-	close(listener);
-}
-
-/* Closes @fd with SO_LINGER 0: the peer gets a reset. */
-static void
-close_with_reset(int fd)
-{
-	struct linger lg = {1, 0};
-
-	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)),
-	                 0);
-	close(fd);
-}
-
 START_TEST(test_eof_tcp_data_then_reset_gives_the_data_then_econnreset)
 {
 	int fds[2];
 	size_t bytes;
 
-	tcp_pair(fds);
+	tcp_socket_pair(fds);
 	write_all_blocking(fds[1], "one line\n");
 	close_with_reset(fds[1]);
 	ck_assert_int_eq(drain_fd(fds[0], &bytes), -ECONNRESET);
@@ -253,7 +221,7 @@ START_TEST(test_eof_tcp_data_then_fin_gives_the_data_then_eof)
 	int fds[2];
 	size_t bytes;
 
-	tcp_pair(fds);
+	tcp_socket_pair(fds);
 	write_all_blocking(fds[1], "one line\n");
 	close(fds[1]);
 	ck_assert_int_eq(drain_fd(fds[0], &bytes), 0);
@@ -267,7 +235,7 @@ START_TEST(test_eof_tcp_reset_with_nothing_pending_gives_econnreset)
 	int fds[2];
 	size_t bytes;
 
-	tcp_pair(fds);
+	tcp_socket_pair(fds);
 	close_with_reset(fds[1]);
 	ck_assert_int_eq(drain_fd(fds[0], &bytes), -ECONNRESET);
 	ck_assert_uint_eq(bytes, 0);
@@ -320,11 +288,11 @@ START_TEST(test_eof_tcp_half_close_both_ways)
 {
 	int fds[2];
 
-	tcp_pair(fds);
+	tcp_socket_pair(fds);
 	half_close(fds[0], fds[1]);
 	close(fds[0]);
 	close(fds[1]);
-	tcp_pair(fds);
+	tcp_socket_pair(fds);
 	half_close(fds[1], fds[0]);
 	close(fds[0]);
 	close(fds[1]);
@@ -345,23 +313,6 @@ START_TEST(test_eof_unix_data_then_close_gives_eof)
 }
 END_TEST
 
-/* A context for polling by hand with a counting waker. */
-static struct evfut_context
-counter_context(const struct evfut_waker *waker)
-{
-	struct evfut_context cx = {waker, harness_rt};
-
-	return cx;
-}
-
-static void
-loop_once_nonblock(void)
-{
-	ck_assert_int_ge(event_base_loop(evfut_runtime_event_base(harness_rt),
-	                                 EVLOOP_ONCE | EVLOOP_NONBLOCK),
-	                 0);
-}
-
 START_TEST(test_eof_dropping_one_of_two_ops_on_a_direction_keeps_the_other)
 {
 	struct harness_counter ca, cb;
@@ -380,7 +331,7 @@ START_TEST(test_eof_dropping_one_of_two_ops_on_a_direction_keeps_the_other)
 	cxb = counter_context(&wb);
 	make_socketpair(fds);
 	ck_assert_int_eq(evfut_io_register(&io, harness_rt, fds[0]), 0);
-	loop_once_nonblock();
+	loop_once(false);
 	evfut_read_init(&rd, &io, buf, sizeof(buf));
 	evfut_readable_init(&readable, &io);
 	ck_assert_int_eq(evfut_future_poll(&rd.base, &cxb), EVFUT_PENDING);
@@ -389,7 +340,7 @@ START_TEST(test_eof_dropping_one_of_two_ops_on_a_direction_keeps_the_other)
 	/* The readable op is cancelled (a select's other branch won). */
 	evfut_future_drop(&readable.base);
 	ck_assert_int_eq(write(fds[1], "x", 1), 1);
-	loop_once_nonblock();
+	loop_once(false);
 	ck_assert_int_eq(atomic_load(&cb.wakes) + atomic_load(&cb.wake_by_refs),
 	                 1);
 	ck_assert_int_eq(evfut_future_poll(&rd.base, &cxb), EVFUT_READY);
@@ -423,13 +374,13 @@ START_TEST(test_eof_two_pending_reads_on_a_direction_both_wake)
 	cxb = counter_context(&wb);
 	make_socketpair(fds);
 	ck_assert_int_eq(evfut_io_register(&io, harness_rt, fds[0]), 0);
-	loop_once_nonblock();
+	loop_once(false);
 	evfut_read_init(&a, &io, bufa, sizeof(bufa));
 	evfut_read_init(&b, &io, bufb, sizeof(bufb));
 	ck_assert_int_eq(evfut_future_poll(&a.base, &cxa), EVFUT_PENDING);
 	ck_assert_int_eq(evfut_future_poll(&b.base, &cxb), EVFUT_PENDING);
 	close(fds[1]);
-	loop_once_nonblock();
+	loop_once(false);
 	/* End of file is for every reader. */
 	ck_assert_int_eq(evfut_future_poll(&a.base, &cxa), EVFUT_READY);
 	ck_assert_int_eq(evfut_future_poll(&b.base, &cxb), EVFUT_READY);
@@ -459,12 +410,12 @@ START_TEST(test_eof_completed_op_releases_its_waker)
 	cx = counter_context(&w);
 	make_socketpair(fds);
 	ck_assert_int_eq(evfut_io_register(&io, harness_rt, fds[0]), 0);
-	loop_once_nonblock();
+	loop_once(false);
 	evfut_read_init(&rd, &io, buf, sizeof(buf));
 	ck_assert_int_eq(evfut_future_poll(&rd.base, &cx), EVFUT_PENDING);
 	ck_assert_int_eq(atomic_load(&c.live), 2);
 	ck_assert_int_eq(write(fds[1], "x", 1), 1);
-	loop_once_nonblock();
+	loop_once(false);
 	ck_assert_int_eq(evfut_future_poll(&rd.base, &cx), EVFUT_READY);
 	/* Done: the registration keeps no reference to the task. */
 	ck_assert_int_eq(atomic_load(&c.live), 1);

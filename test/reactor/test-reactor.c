@@ -28,23 +28,6 @@ rt_base(void)
 	return evfut_runtime_event_base(harness_rt);
 }
 
-/* A context for polling by hand with a counting waker. */
-static struct evfut_context
-counter_context(const struct evfut_waker *waker)
-{
-	struct evfut_context cx = {waker, harness_rt};
-
-	return cx;
-}
-
-/* Runs one non-blocking pass of the runtime's event_base by hand. */
-static void
-loop_once_nonblock(void)
-{
-	ck_assert_int_ge(
-	        event_base_loop(rt_base(), EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
-}
-
 static void
 sleep_ms(unsigned ms)
 {
@@ -308,7 +291,7 @@ START_TEST(test_reactor_latest_waker_wins_counted)
 	ck_assert_int_eq(evfut_future_poll(&mv.op.base, &cx), EVFUT_PENDING);
 	ck_assert_int_eq(atomic_load(&cb.clones), 1);
 	write_byte(mv.peer, 'x');
-	loop_once_nonblock();
+	loop_once(false);
 	ck_assert_int_eq(atomic_load(&ca.wakes) + atomic_load(&ca.wake_by_refs),
 	                 0);
 	ck_assert_int_eq(atomic_load(&cb.wakes) + atomic_load(&cb.wake_by_refs),
@@ -339,7 +322,7 @@ START_TEST(test_reactor_dropped_read_removes_its_waker_and_close_its_event)
 	/* Control: a pending read is woken by data. */
 	ck_assert_int_eq(evfut_future_poll(&mv.op.base, &cx), EVFUT_PENDING);
 	write_byte(mv.peer, 'a');
-	loop_once_nonblock();
+	loop_once(false);
 	ck_assert_int_eq(atomic_load(&c.wakes) + atomic_load(&c.wake_by_refs),
 	                 1);
 	ck_assert_int_eq(evfut_future_poll(&mv.op.base, &cx), EVFUT_READY);
@@ -352,7 +335,7 @@ START_TEST(test_reactor_dropped_read_removes_its_waker_and_close_its_event)
 	evfut_future_drop(&mv.op.base);
 	ck_assert_int_eq(atomic_load(&c.live), 1);
 	write_byte(mv.peer, 'b');
-	loop_once_nonblock();
+	loop_once(false);
 	ck_assert_int_eq(atomic_load(&c.wakes) + atomic_load(&c.wake_by_refs),
 	                 1);
 	/* The data is still there for the next reader. */
@@ -801,7 +784,7 @@ START_TEST(test_reactor_end_of_file_wakes_a_waiting_read)
 	ck_assert_int_eq(evfut_future_poll(&mv.op.base, &cx), EVFUT_PENDING);
 	ck_assert_int_eq(close(mv.peer), 0);
 	mv.peer = -1;
-	loop_once_nonblock();
+	loop_once(false);
 	ck_assert_int_eq(atomic_load(&c.wakes) + atomic_load(&c.wake_by_refs),
 	                 1);
 	ck_assert_int_eq(evfut_future_poll(&mv.op.base, &cx), EVFUT_READY);
