@@ -40,6 +40,7 @@ struct chat_conn {
 	unsigned stopping; /* the server shuts down: flush, then close */
 	unsigned dropped;  /* too slow a reader: close at once */
 	unsigned flushing;
+	unsigned lines_read; /* since the idle deadline last moved */
 	unsigned long id;
 	struct chat_room *room; /* NULL: in no room */
 	struct chat_conn *room_prev, *room_next;

@@ -91,9 +91,8 @@ on_line(struct chat_conn *c, const char *line, size_t len)
 /* [child] */
 /* The child @index of the wait set completed. */
 static enum next
-on_child(struct chat_conn *c, int index, struct evfut_context *cx)
+on_child(struct chat_conn *c, int index)
 {
-	const struct chat_options *o = c->server->options;
 	ssize_t n;
 	enum next next;
 
@@ -109,8 +108,7 @@ on_child(struct chat_conn *c, int index, struct evfut_context *cx)
 		next = on_line(c, c->line.data, (size_t)n);
 		if (next != GO_ON)
 			return next;
-		evfut_io_set_deadline(&c->io, evfut_runtime_now(cx->runtime) +
-		                                      o->idle_timeout);
+		c->lines_read = 1;
 		evfut_read_line_init(&c->line, &c->reader, CHAT_MAX_LINE);
 		evfut_wait_set_arm(&c->set, CHILD_LINE);
 		return GO_ON;
@@ -185,6 +183,19 @@ start_flush(struct chat_conn *c, struct evfut_context *cx)
 	c->flushing = 1;
 }
 
+/* The poll read what it could: the batch goes out, and the idle
+ * deadline moves on once for all the lines read (one clock reading). */
+static void
+end_turn(struct chat_conn *c, struct evfut_context *cx)
+{
+	send_batch(c);
+	if (c->lines_read)
+		evfut_io_set_deadline(&c->io,
+		                      evfut_runtime_now(cx->runtime) +
+		                              c->server->options->idle_timeout);
+	c->lines_read = 0;
+}
+
 /* [loop] */
 static enum evfut_poll
 conn_poll(struct evfut_future *self, struct evfut_context *cx)
@@ -197,12 +208,12 @@ conn_poll(struct evfut_future *self, struct evfut_context *cx)
 		return EVFUT_READY;
 	while (!c->flushing) {
 		if (evfut_future_poll(&c->set.base, cx) == EVFUT_PENDING) {
-			send_batch(c); /* no more line is buffered */
+			end_turn(c, cx); /* no more line is buffered */
 			return EVFUT_PENDING;
 		}
 		while (next == GO_ON &&
 		       (index = evfut_wait_set_next(&c->set)) >= 0)
-			next = on_child(c, index, cx);
+			next = on_child(c, index);
 		if (next == CLOSE) {
 			send_batch(c);
 			return EVFUT_READY;
@@ -211,7 +222,7 @@ conn_poll(struct evfut_future *self, struct evfut_context *cx)
 			send_batch(c);
 			start_flush(c, cx);
 		} else if (!evfut_coop_proceed(cx)) {
-			send_batch(c);
+			end_turn(c, cx);
 			return EVFUT_PENDING; /* it woke the task */
 		}
 	}
