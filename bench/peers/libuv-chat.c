@@ -397,12 +397,19 @@ on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
 	struct conn *c = (struct conn *)stream;
 
-	if (n < 0) {
+	if (n == UV_EOF) {
+		/* A last line without its '\n' counts; what is queued for
+		 * the client still goes out before the close. */
+		if (c->line_len > 0 && on_line(c, c->line, c->line_len) == 0 &&
+		    c->room != NULL)
+			fan_out(c);
+		if (!c->closing && !c->close_when_sent)
+			end_after(c, NULL);
+	} else if (n < 0) {
 		close_conn(c);
-		return;
-	}
-	if (n > 0)
+	} else if (n > 0) {
 		on_data(c, buf->base, (size_t)n);
+	}
 	fanout_len = 0; /* a sender that closed meanwhile sends nothing */
 }
 

@@ -196,6 +196,13 @@ def test_protocol(server):
     assert a.line() is None, "the sender got something back"
     c.send(b"QUIT\n")
     assert c.line() is None, "a message crossed rooms"
+    c2 = server.connect().hello()  # a last line without its '\n'
+    c2.join(b"other")
+    c2.send(b"MSG tail")
+    c2.sock.shutdown(socket.SHUT_WR)
+    b.expect(b"%d tail" % c2.id)
+    assert c2.line() is None, "no close after the end of file"
+    c2.close()
     b.send(b"MSG alone\nQUIT\n")
     assert b.closed()
     for x in (a, b, c):
