@@ -5,9 +5,9 @@ Usage: test-chat-load.py CHAT_LOAD
 
 The server here speaks the protocol of docs/chat.md, with one fault
 injected at the 50th delivery: a message lost, duplicated, swapped with
-the next one, sent to another room or back to its sender. chat-load must
-exit 1 for each fault and 0 for the faithful server, so that its verdict
-on evfut-chat and the libuv peer means something.
+the same sender's next one, sent to another room or back to its sender.
+chat-load must exit 1 for each fault and 0 for the faithful server, so
+that its verdict on evfut-chat and the libuv peer means something.
 """
 
 import asyncio
@@ -26,7 +26,9 @@ class Chat:
         self.room_of = {}
         self.next_id = 1
         self.deliveries = 0
-        self.held = None  # "swap": a delivery sent after the next one
+        # "swap": a delivery sent after the sender's next one to the same
+        # member (order is promised per sender, not across senders).
+        self.held = None
 
     def deliver(self, writer, line):
         writer.write(line)
@@ -44,7 +46,7 @@ class Chat:
                 if self.fault == "duplicate":
                     member.write(line)
                 if self.fault == "swap":
-                    self.held = (member, line)
+                    self.held = (member, sid, line)
                     continue
                 if self.fault == "cross-room":
                     other = next(r for r in self.rooms if r != room)
@@ -55,8 +57,8 @@ class Chat:
                     line = b"%d %s\n" % (sid + 1000, text)
             member.write(line)
             if self.held is not None and self.held[0] is member and \
-                    self.held[1] != line:
-                member.write(self.held[1])
+                    self.held[1] == sid and self.held[2] != line:
+                member.write(self.held[2])
                 self.held = None
 
     async def serve(self, reader, writer):
