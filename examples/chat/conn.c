@@ -162,8 +162,10 @@ conn_start(struct chat_conn *c, struct evfut_context *cx)
 		return rc; /* cannot happen: three children, none NULL */
 	c->stage = RUNNING;
 	chat_server_attach(c->server, c);
-	if (c->server->stopping) /* started after the stop walked the list */
-		c->stopping = 1, evfut_notify_one(&c->kick);
+	if (c->server->stopping) { /* started after the stop walked the list */
+		c->stopping = 1;
+		evfut_notify_one(&c->kick);
+	}
 	evfut_io_set_deadline(&c->io,
 	                      evfut_runtime_now(cx->runtime) + o->idle_timeout);
 	snprintf(hello, sizeof hello, "HELLO %lu\n", c->id);
