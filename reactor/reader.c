@@ -207,7 +207,8 @@ poll_exact_buffered(struct evfut_read_op *op, struct evfut_context *cx)
 			break;
 		}
 	}
-	memcpy(op->out, r->buf + r->start, op->len);
+	if (op->len > 0) /* out may be NULL for nothing */
+		memcpy(op->out, r->buf + r->start, op->len);
 	consume(r, op->len);
 	return (ssize_t)op->len;
 }

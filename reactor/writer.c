@@ -367,7 +367,10 @@ write_op_poll(struct evfut_future *self, struct evfut_context *cx)
 			return finish(op, rc < 0 ? rc : (ssize_t)op->len);
 		}
 		if (w->unsent == 0) {
-			/* A drive: waits for a push, not for room. */
+			/* A drive: waits for a push, not for room, so nothing
+			 * but this poll sees that the registration went. */
+			if (evfut_io_fd(w->io) < 0)
+				return finish(op, -EBADF);
 			if (op->waiting) {
 				evfut_future_drop(&op->writable.base);
 				op->waiting = 0;
