@@ -47,7 +47,8 @@ evfut_reader_destroy(struct evfut_reader *r)
 		return;
 	evfut__free(r->buf);
 	r->buf = NULL;
-	r->start = r->end = 0;
+	/* No room: an operation dropped after this gives nothing back. */
+	r->capacity = r->start = r->end = 0;
 }
 
 size_t
