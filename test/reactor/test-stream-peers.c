@@ -10,7 +10,8 @@
  * deadline and its removal under a waiting operation, a flush with
  * pushes arriving while it waits, a drive over a closed peer and a
  * closed pipe, many small pushes in bounded memory, more chunks than one
- * writev takes, equal watermarks, and dropping before destroying. Run on
+ * writev takes, equal watermarks, dropping before destroying, and a
+ * random mix of every read operation over 1- to 9-byte buffers. Run on
  * every libevent backend.
  */
 #include <errno.h>
@@ -871,6 +872,133 @@ START_TEST(test_stream_peers_deadline_passed_with_a_line_buffered)
 }
 END_TEST
 
+/* A small deterministic generator for the mixed-operation run. */
+static unsigned long mix_state;
+
+static unsigned
+mix_next(unsigned bound)
+{
+	mix_state = mix_state * 6364136223846793005ul + 1442695040888963407ul;
+	return (unsigned)(mix_state >> 33) % bound;
+}
+
+/* One operation of the mixed run, checked against what it may return;
+ * its bytes appended to @out. Drops it after @drop_after pending polls
+ * (and starts it again) when that is not 0. */
+static void
+mixed_op(size_t capacity, char *out, size_t *taken, const char *in, size_t *fed,
+         size_t total, unsigned drop_after)
+{
+	struct evfut_read_op op;
+	char buf[64];
+	unsigned kind = mix_next(4);
+	size_t len = 1 + mix_next((unsigned)capacity);
+	int delim = kind == 1 ? ';' : '\n';
+	unsigned polls = 0;
+	unsigned long guard = 0;
+
+	if (kind >= 2)
+		len = mix_next((unsigned)(2 * capacity + 1));
+	for (;;) {
+		bool dropped = false;
+
+		if (kind <= 1)
+			evfut_read_until_init(&op, &reader, delim, len);
+		else if (kind == 2)
+			evfut_reader_read_exact_init(&op, &reader, buf, len);
+		else
+			evfut_reader_read_init(&op, &reader, buf, len);
+		while (!dropped &&
+		       evfut_future_poll(&op.base, &cx) == EVFUT_PENDING) {
+			size_t piece = 1 + mix_next(7);
+
+			if (*fed == total) {
+				if (fds[1] >= 0)
+					peer_close();
+			} else {
+				if (piece > total - *fed)
+					piece = total - *fed;
+				ck_assert_int_eq(
+				        write(fds[1], in + *fed, piece),
+				        (ssize_t)piece);
+				*fed += piece;
+			}
+			loop_once(false);
+			if (++guard > 100000)
+				ck_abort_msg("stuck: cap %zu kind %u len %zu "
+				             "fed %zu "
+				             "taken %zu buffered %zu peer %d",
+				             capacity, kind, len, *fed, *taken,
+				             evfut_reader_buffered(&reader),
+				             fds[1]);
+			dropped = drop_after != 0 && ++polls % drop_after == 0;
+		}
+		if (!dropped)
+			break;
+		evfut_future_drop(&op.base); /* the drop under test */
+		/* What read_exact could not give back stays in buf. */
+		memcpy(out + *taken, buf, op.copied);
+		*taken += op.copied;
+		if (kind == 2 && op.copied > 0)
+			len -= op.copied;
+	}
+	if (kind <= 1 && op.result == -EMSGSIZE) {
+		ck_assert_ptr_null(memchr(op.data, delim, len));
+		memcpy(out + *taken, op.data, len);
+		*taken += len;
+		ck_assert_int_eq(evfut_reader_consume(&reader, len), 0);
+	} else if (kind <= 1 && op.result > 0) {
+		ck_assert_uint_le((size_t)op.result, len);
+		ck_assert_ptr_eq(memchr(op.data, delim, (size_t)op.result),
+		                 op.data[op.result - 1] == delim
+		                         ? op.data + op.result - 1
+		                         : NULL);
+		memcpy(out + *taken, op.data, (size_t)op.result);
+		*taken += (size_t)op.result;
+	} else if (kind >= 2 && op.result > 0) {
+		if (kind == 2 && fds[1] >= 0)
+			ck_assert_int_eq(op.result, (ssize_t)len);
+		memcpy(out + *taken, buf, (size_t)op.result);
+		*taken += (size_t)op.result;
+	} else {
+		ck_assert_int_ge(op.result, 0);
+	}
+	evfut_future_drop(&op.base);
+}
+
+/* Lines, delimited pieces, exact and plain reads, mixed at random over
+ * small buffers (1 to 9 bytes: every compaction and straddle), the
+ * stream arriving in pieces of 1 to 7 bytes, every operation dropped
+ * and restarted now and then: what comes out is the stream, exactly. */
+START_TEST(test_stream_peers_mixed_operations_over_small_buffers)
+{
+	static const char alphabet[] = "ab\n;";
+	static char in[3000];
+	static char out[3000];
+	size_t capacity;
+	size_t fed;
+	size_t taken;
+	size_t i;
+	unsigned drop;
+
+	for (capacity = 1; capacity <= 9; capacity++) {
+		for (drop = 0; drop <= 3; drop++) {
+			mix_state = capacity * 31 + drop;
+			for (i = 0; i < sizeof(in); i++)
+				in[i] = alphabet[mix_next(4)];
+			open_reader(capacity);
+			fed = taken = 0;
+			while (fds[1] >= 0 || taken < fed)
+				mixed_op(capacity, out, &taken, in, &fed,
+				         sizeof(in), drop);
+			ck_assert_uint_eq(taken, sizeof(in));
+			ck_assert_int_eq(memcmp(out, in, sizeof(in)), 0);
+			close_all();
+		}
+	}
+}
+END_TEST
+
 static Suite *
 peers_suite(void)
 {
@@ -920,6 +1048,8 @@ peers_suite(void)
 	        test_stream_peers_destroy_before_dropping_a_large_read_exact);
 	tcase_add_test(tc,
 	               test_stream_peers_deadline_passed_with_a_line_buffered);
+	tcase_add_test(tc,
+	               test_stream_peers_mixed_operations_over_small_buffers);
 	suite_add_tcase(s, tc);
 	return s;
 }
