@@ -47,7 +47,8 @@ evfut_reader_destroy(struct evfut_reader *r)
 		return;
 	evfut__free(r->buf);
 	r->buf = NULL;
-	r->start = r->end = 0;
+	/* No room: an operation dropped after this gives nothing back. */
+	r->capacity = r->start = r->end = 0;
 }
 
 size_t
@@ -207,7 +208,8 @@ poll_exact_buffered(struct evfut_read_op *op, struct evfut_context *cx)
 			break;
 		}
 	}
-	memcpy(op->out, r->buf + r->start, op->len);
+	if (op->len > 0) /* out may be NULL for nothing */
+		memcpy(op->out, r->buf + r->start, op->len);
 	consume(r, op->len);
 	return (ssize_t)op->len;
 }

@@ -83,6 +83,9 @@ evfut_writer_destroy(struct evfut_writer *w)
 	evfut__free(w->spare);
 	w->tail = w->spare = NULL;
 	w->unsent = 0;
+	/* A push after destroy (a room fanning out to a member being torn
+	 * down) gets an error instead of a chunk nobody frees. */
+	w->error = -EPIPE;
 }
 
 size_t
@@ -367,7 +370,10 @@ write_op_poll(struct evfut_future *self, struct evfut_context *cx)
 			return finish(op, rc < 0 ? rc : (ssize_t)op->len);
 		}
 		if (w->unsent == 0) {
-			/* A drive: waits for a push, not for room. */
+			/* A drive: waits for a push, not for room, so nothing
+			 * but this poll sees that the registration went. */
+			if (evfut_io_fd(w->io) < 0)
+				return finish(op, -EBADF);
 			if (op->waiting) {
 				evfut_future_drop(&op->writable.base);
 				op->waiting = 0;

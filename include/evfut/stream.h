@@ -64,7 +64,9 @@ EVFUT_API int evfut_reader_init(struct evfut_reader *r, struct evfut_io *io,
 
 /**
  * Frees the buffer; the registration is left as it is. Drop the reader's
- * pending operation first. NULL is allowed. The runtime's thread.
+ * pending operation first (an operation dropped after the destroy gives
+ * nothing back to the reader, and one polled after completes with
+ * -EINVAL). NULL is allowed. The runtime's thread.
  */
 EVFUT_API void evfut_reader_destroy(struct evfut_reader *r);
 
@@ -213,8 +215,9 @@ EVFUT_API int evfut_writer_init(struct evfut_writer *w, struct evfut_io *io,
 
 /**
  * Frees what is queued, unsent; the registration is left as it is. Drop
- * the writer's pending operations first. NULL is allowed. The runtime's
- * thread.
+ * the writer's pending operations first. From then on evfut_writer_push()
+ * and the writer's futures fail with -EPIPE, allocating nothing, until
+ * evfut_writer_init() again. NULL is allowed. The runtime's thread.
  */
 EVFUT_API void evfut_writer_destroy(struct evfut_writer *w);
 
@@ -300,7 +303,10 @@ EVFUT_API void evfut_writer_ready_init(struct evfut_write_op *op,
  * whenever it is queued, pending while the queue is empty (a push wakes
  * it). Completes only on an error: the sticky error, -EBADF or
  * -ETIMEDOUT (re-init it to go on after a deadline was moved); -EINVAL
- * if @p w is NULL.
+ * if @p w is NULL. While the queue is empty it does not wait on the
+ * descriptor: removing the registration does not wake it, its next poll
+ * completes it with -EBADF; a deadline ends it only once it has bytes to
+ * write.
  */
 EVFUT_API void evfut_writer_drive_init(struct evfut_write_op *op,
                                        struct evfut_writer *w);

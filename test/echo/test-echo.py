@@ -95,9 +95,9 @@ def wait_for(predicate, what):
 def test_idle_closed(server):
     """A connection that sends nothing is closed, never before the timeout;
     one that was echoed then goes quiet too."""
+    start = time.monotonic()  # before the server can accept and arm
     quiet = server.connect()
     talker = server.connect()
-    start = time.monotonic()  # after the server's accept can have run
     last = time.monotonic()  # before the server reads what follows
     echo(talker)
     assert closed_by_server(quiet), "data on an idle connection"
@@ -115,8 +115,9 @@ def test_reader_that_never_reads_is_closed(server):
     base = server.fds()
     sock = server.connect()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    echo(sock)  # accepted: the connection counts in the server's fds
     sock.setblocking(False)
-    start = time.monotonic()
+    start = time.monotonic()  # before the server's last read
     try:
         while True:
             sock.send(b"x" * 65536)
