@@ -26,24 +26,6 @@ bad(const char *what, const char *value)
 	return 2;
 }
 
-/* An integer in [min, max]; 0 on success. */
-static int
-parse_uint(const char *text, unsigned long min, unsigned long max,
-           unsigned long *out)
-{
-	char *end;
-	unsigned long value;
-
-	if (text[0] < '0' || text[0] > '9')
-		return -EINVAL;
-	errno = 0;
-	value = strtoul(text, &end, 10);
-	if (errno != 0 || *end != '\0' || value < min || value > max)
-		return -EINVAL;
-	*out = value;
-	return 0;
-}
-
 static int
 parse_duration(const char *text, evfut_nsec *out)
 {
@@ -63,7 +45,7 @@ parse_one(struct chat_options *o, const char *name, const char *value, int *tcp)
 		o->host = value;
 		*tcp = 1;
 	} else if (strcmp(name, "--port") == 0) {
-		if (parse_uint(value, 0, 65535, &n) < 0)
+		if (et_uint_parse(value, 0, 65535, &n) < 0)
 			return bad("port", value);
 		o->port = (uint16_t)n;
 		*tcp = 1;
@@ -79,7 +61,7 @@ parse_one(struct chat_options *o, const char *name, const char *value, int *tcp)
 			return bad("grace period (e.g. 5s, 500ms)", value);
 	} else if (strcmp(name, "--high-water") == 0) {
 		/* At least a line, so that one message always fits. */
-		if (parse_uint(value, CHAT_MAX_LINE, 1ul << 30, &n) < 0)
+		if (et_uint_parse(value, CHAT_MAX_LINE, 1ul << 30, &n) < 0)
 			return bad("high watermark (1024 to 2^30 bytes)",
 			           value);
 		o->high_water = n;

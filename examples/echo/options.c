@@ -25,24 +25,6 @@ bad(const char *what, const char *value)
 	return 2;
 }
 
-/* An integer in [min, max]; 0 on success. */
-static int
-parse_uint(const char *text, unsigned long min, unsigned long max,
-           unsigned long *out)
-{
-	char *end;
-	unsigned long value;
-
-	if (text[0] < '0' || text[0] > '9')
-		return -EINVAL;
-	errno = 0;
-	value = strtoul(text, &end, 10);
-	if (errno != 0 || *end != '\0' || value < min || value > max)
-		return -EINVAL;
-	*out = value;
-	return 0;
-}
-
 static int
 parse_one(struct echo_options *o, const char *name, const char *value, int *tcp)
 {
@@ -54,7 +36,7 @@ parse_one(struct echo_options *o, const char *name, const char *value, int *tcp)
 		o->host = value;
 		*tcp = 1;
 	} else if (strcmp(name, "--port") == 0) {
-		if (parse_uint(value, 0, 65535, &n) < 0)
+		if (et_uint_parse(value, 0, 65535, &n) < 0)
 			return bad("port", value);
 		o->port = (uint16_t)n;
 		*tcp = 1;
@@ -63,7 +45,7 @@ parse_one(struct echo_options *o, const char *name, const char *value, int *tcp)
 			return bad("socket path (empty or too long)", value);
 		o->unix_path = value;
 	} else if (strcmp(name, "--max-connections") == 0) {
-		if (parse_uint(value, 1, 10000000, &n) < 0)
+		if (et_uint_parse(value, 1, 10000000, &n) < 0)
 			return bad("connection count", value);
 		o->max_connections = (unsigned)n;
 	} else if (strcmp(name, "--idle-timeout") == 0) {

@@ -1,10 +1,12 @@
 /*
  * Durations on the command line: a decimal number and a unit, "250ms",
  * "1.5s", "2m". Parsed by hand in integers, so that "0.1s" is exactly
- * 100000000 ns and no input can overflow silently.
+ * 100000000 ns and no input can overflow silently. Also the bounded
+ * counts the example servers take (ports, limits).
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "evfut-timer.h"
@@ -131,4 +133,21 @@ et_duration_format(char *buf, size_t size, evfut_nsec ns)
 		snprintf(buf, size, "%.4g ms", (double)ns / 1e6);
 	else
 		snprintf(buf, size, "%.4g s", (double)ns / 1e9);
+}
+
+int
+et_uint_parse(const char *text, unsigned long min, unsigned long max,
+              unsigned long *out)
+{
+	char *end;
+	unsigned long value;
+
+	if (text[0] < '0' || text[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	value = strtoul(text, &end, 10);
+	if (errno != 0 || *end != '\0' || value < min || value > max)
+		return -EINVAL;
+	*out = value;
+	return 0;
 }

@@ -65,6 +65,9 @@ int et_cli_parse(struct et_options *opts, int argc, char **argv);
 int et_duration_parse(const char *text, evfut_nsec *out, const char **why);
 /* Prints @ns in the largest unit that keeps it readable ("1.5 s"). */
 void et_duration_format(char *buf, size_t size, evfut_nsec ns);
+/* A decimal integer in [min, max] (digits only): 0, or -EINVAL. */
+int et_uint_parse(const char *text, unsigned long min, unsigned long max,
+                  unsigned long *out);
 
 /* log.c: the clock every line is stamped with, seconds since the start. */
 void et_log_start(struct evfut_runtime *virtual_rt);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../evfut-timer/evfut-timer.h"
 #include "options.h"
 
 static const char usage_text[] =
@@ -24,24 +25,6 @@ bad(const char *what, const char *value)
 {
 	fprintf(stderr, "evfut-http: bad %s: %s\n%s", what, value, usage_text);
 	return 2;
-}
-
-/* An integer in [min, max]; 0 on success. */
-static int
-parse_uint(const char *text, unsigned long min, unsigned long max,
-           unsigned long *out)
-{
-	char *end;
-	unsigned long value;
-
-	if (text[0] < '0' || text[0] > '9')
-		return -EINVAL;
-	errno = 0;
-	value = strtoul(text, &end, 10);
-	if (errno != 0 || *end != '\0' || value < min || value > max)
-		return -EINVAL;
-	*out = value;
-	return 0;
 }
 
 /* Seconds, fractions allowed, more than 0 and at most a day. */
@@ -68,15 +51,15 @@ parse_one(struct http_options *o, const char *name, const char *value)
 	if (strcmp(name, "--host") == 0) {
 		o->host = value;
 	} else if (strcmp(name, "--port") == 0) {
-		if (parse_uint(value, 0, 65535, &n) < 0)
+		if (et_uint_parse(value, 0, 65535, &n) < 0)
 			return bad("port", value);
 		o->port = (uint16_t)n;
 	} else if (strcmp(name, "--threads") == 0) {
-		if (parse_uint(value, 1, 1024, &n) < 0)
+		if (et_uint_parse(value, 1, 1024, &n) < 0)
 			return bad("thread count", value);
 		o->threads = (unsigned)n;
 	} else if (strcmp(name, "--max-connections") == 0) {
-		if (parse_uint(value, 1, 10000000, &n) < 0)
+		if (et_uint_parse(value, 1, 10000000, &n) < 0)
 			return bad("connection count", value);
 		o->max_connections = (unsigned)n;
 	} else if (strcmp(name, "--idle-timeout") == 0) {
