@@ -54,7 +54,9 @@ struct evfut_lookup_host {
 	struct evfut_future base; /**< Poll and drop through this. */
 	/* read-only */
 	int result; /**< 0, or a negative errno (see the table above);
-	                 -EINVAL: a name polled outside a runtime. */
+	                 -EINVAL: a name polled outside a runtime;
+	                 -ECANCELED: the pool was destroyed before it ran
+	                 (a pool the caller gave the runtime). */
 	struct addrinfo *addrs; /**< Once result is 0: the addresses, in
 	                             getaddrinfo()'s order, owned by the
 	                             future until its drop frees them. */
