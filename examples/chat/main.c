@@ -20,29 +20,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/listener.h"
 #include "chat.h"
 
 /* [server] */
 struct server {
 	struct evfut_future base;
 	struct chat_server chat;
-	struct evfut_io *listener; /* &tcp or &unix_listener.io */
-	struct evfut_io tcp;
-	struct evfut_unix_listener unix_listener;
+	struct listener listener;
 	struct evfut_io_op accept;
 	struct evfut_signal stop;
 	struct evfut_notified all_gone;
 	int stopping;
 };
-
-static void
-close_listener(struct server *s)
-{
-	if (s->listener == &s->tcp)
-		evfut_io_close(&s->tcp);
-	else
-		evfut_unix_listener_close(&s->unix_listener);
-}
 
 /* The signal came: no new client; each one flushes and closes. */
 static void
@@ -50,7 +40,7 @@ begin_stop(struct server *s)
 {
 	s->stopping = 1;
 	evfut_future_drop(&s->accept.base);
-	close_listener(s);
+	listener_close(&s->listener);
 	chat_server_stop(&s->chat);
 	evfut_notified_init(&s->all_gone, &s->chat.all_gone);
 }
@@ -72,7 +62,7 @@ server_poll(struct evfut_future *self, struct evfut_context *cx)
 		else
 			fprintf(stderr, "evfut-chat: accept: %s\n",
 			        strerror((int)-s->accept.result));
-		evfut_accept_init(&s->accept, s->listener, NULL, NULL);
+		evfut_accept_init(&s->accept, s->listener.io, NULL, NULL);
 	}
 	/* The last connection dropped notifies; a permit is not lost. */
 	while (s->chat.live > 0)
@@ -83,29 +73,6 @@ server_poll(struct evfut_future *self, struct evfut_context *cx)
 	return EVFUT_READY;
 }
 /* [server] */
-
-static int
-listen_on(struct server *s, struct evfut_runtime *rt,
-          const struct chat_options *o)
-{
-	int rc;
-
-	if (o->unix_path == NULL) {
-		s->listener = &s->tcp;
-		rc = evfut_tcp_listen(&s->tcp, rt, o->host, o->port, 1024, 0);
-		if (rc == 0)
-			printf("listening on %s:%d\n", o->host,
-			       evfut_io_local_port(&s->tcp));
-		return rc;
-	}
-	s->listener = &s->unix_listener.io;
-	/* A stale socket file (no server behind it) is removed first. */
-	rc = evfut_unix_listener_open(&s->unix_listener, rt, o->unix_path, 1024,
-	                              EVFUT_UNIX_UNLINK);
-	if (rc == 0)
-		printf("listening on %s\n", o->unix_path);
-	return rc;
-}
 
 int
 main(int argc, char **argv)
@@ -125,13 +92,14 @@ main(int argc, char **argv)
 	rc = evfut_runtime_create(&rt, NULL);
 	if (rc < 0)
 		goto fail_runtime;
-	rc = listen_on(&server, rt, &options);
+	rc = listener_open(&server.listener, rt, options.host, options.port,
+	                   options.unix_path);
 	if (rc < 0)
 		goto fail_listen;
 	rc = evfut_signal_init(&server.stop, rt, stop_signals, 2);
 	if (rc < 0)
 		goto fail_signal;
-	evfut_accept_init(&server.accept, server.listener, NULL, NULL);
+	evfut_accept_init(&server.accept, server.listener.io, NULL, NULL);
 	fflush(stdout);
 	rc = evfut_runtime_block_on(rt, &server.base);
 	evfut_future_drop(&server.stop.base);
@@ -140,7 +108,7 @@ main(int argc, char **argv)
 fail_signal:
 	if (!server.stopping) {
 		evfut_future_drop(&server.accept.base);
-		close_listener(&server);
+		listener_close(&server.listener);
 	}
 fail_listen:
 	evfut_runtime_destroy(rt);

@@ -18,14 +18,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/listener.h"
 #include "echo.h"
 
 /* [server] */
 struct server {
 	struct evfut_future base;
-	struct evfut_io tcp;
-	struct evfut_unix_listener unix_listener;
-	struct evfut_io *listener; /* one of the two */
+	struct listener listener;
 	struct evfut_io_op accept;
 	struct evfut_signal stop;
 	struct echo_limits limits;
@@ -46,44 +45,10 @@ server_poll(struct evfut_future *self, struct evfut_context *cx)
 		else
 			fprintf(stderr, "evfut-echo: accept: %s\n",
 			        strerror((int)-s->accept.result));
-		evfut_accept_init(&s->accept, s->listener, NULL, NULL);
+		evfut_accept_init(&s->accept, s->listener.io, NULL, NULL);
 	}
 }
 /* [server] */
-
-static int
-listen_on(struct server *s, struct evfut_runtime *rt,
-          const struct echo_options *o)
-{
-	int rc;
-
-	if (o->unix_path == NULL) {
-		s->listener = &s->tcp;
-		rc = evfut_tcp_listen(&s->tcp, rt, o->host, o->port, 1024, 0);
-		if (rc == 0)
-			printf("listening on %s:%d\n", o->host,
-			       evfut_io_local_port(&s->tcp));
-		return rc;
-	}
-	/* A socket file left by a server that died is replaced; a live
-	 * server's, or any other file, is refused (-EADDRINUSE). */
-	s->listener = &s->unix_listener.io;
-	rc = evfut_unix_listener_open(&s->unix_listener, rt, o->unix_path, 1024,
-	                              EVFUT_UNIX_UNLINK);
-	if (rc == 0)
-		printf("listening on %s\n", o->unix_path);
-	return rc;
-}
-
-/* Closes the listener; a Unix listener's socket file goes with it. */
-static void
-close_listener(struct server *s)
-{
-	if (s->listener == &s->unix_listener.io)
-		evfut_unix_listener_close(&s->unix_listener);
-	else
-		evfut_io_close(&s->tcp);
-}
 
 int
 main(int argc, char **argv)
@@ -102,19 +67,20 @@ main(int argc, char **argv)
 	rc = evfut_runtime_create(&rt, NULL);
 	if (rc < 0)
 		goto fail;
-	rc = listen_on(&server, rt, &options);
+	rc = listener_open(&server.listener, rt, options.host, options.port,
+	                   options.unix_path);
 	if (rc < 0)
 		goto fail_listen;
 	rc = evfut_signal_init(&server.stop, rt, stop_signals, 2);
 	if (rc < 0)
 		goto fail_signal;
-	evfut_accept_init(&server.accept, server.listener, NULL, NULL);
+	evfut_accept_init(&server.accept, server.listener.io, NULL, NULL);
 	fflush(stdout);
 	rc = evfut_runtime_block_on(rt, &server.base);
 	evfut_future_drop(&server.stop.base);
 fail_signal:
 	evfut_future_drop(&server.accept.base);
-	close_listener(&server);
+	listener_close(&server.listener);
 fail_listen:
 	evfut_runtime_destroy(rt);
 	if (rc == 0)
